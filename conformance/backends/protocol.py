@@ -1,0 +1,94 @@
+"""The one protocol every backend speaks: a Call of NumPy arrays in, an Outcome out.
+
+A backend is a thin adapter. Framework specifics stay inside it; the harness, the comparison and
+the reports only ever see Calls and Outcomes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, runtime_checkable
+
+import numpy as np
+
+FUNCTIONS = ("binary_cross_entropy", "binary_cross_entropy_with_logits")
+API_FORMS = ("functional", "module")
+DTYPES = ("float64", "float32", "float16", "bfloat16")
+REDUCTIONS = ("none", "mean", "sum")
+GRADIENT_ARGUMENTS = ("input", "target", "weight", "pos_weight")
+
+FunctionName = Literal["binary_cross_entropy", "binary_cross_entropy_with_logits"]
+Status = Literal["ok", "raised", "unsupported", "crashed", "timeout"]
+
+
+@dataclass(frozen=True)
+class Call:
+    """One evaluation request.
+
+    Every array is already of ``dtype`` (bfloat16 through ml_dtypes). ``legacy`` carries the
+    deprecated ``(size_average, reduce)`` pair when the case uses them instead of ``reduction``
+    (a backend without them answers *unsupported*). ``grad_wrt`` names the arguments whose
+    gradients are wanted; ``grad_output`` is the upstream gradient (shape of the loss output),
+    ones when None.
+    """
+
+    function: FunctionName
+    dtype: str
+    input: np.ndarray
+    target: np.ndarray
+    weight: np.ndarray | None = None
+    pos_weight: np.ndarray | None = None
+    reduction: str = "mean"
+    api: str = "functional"
+    legacy: tuple[bool | None, bool | None] | None = None
+    grad_wrt: tuple[str, ...] = ()
+    grad_output: np.ndarray | None = None
+
+
+@dataclass
+class Outcome:
+    """What a backend did with a Call.
+
+    ``status``: ``ok`` (value, and gradients if asked), ``raised`` (the framework rejected the
+    call: ``error`` holds ``"ExceptionType: message"``), ``unsupported`` (dtype, API form, legacy
+    arguments or gradient the backend does not offer; ``error`` says which), ``crashed`` (the
+    adapter itself failed) or ``timeout``.
+    """
+
+    status: Status
+    value: np.ndarray | None = None
+    gradients: dict[str, np.ndarray] = field(default_factory=dict)
+    error: str | None = None
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """A full backend. Plugins may be smaller: see ``conformance.backends.plugins``."""
+
+    name: str
+    version: str
+    device: str
+    dtypes: frozenset[str]
+    api_forms: frozenset[str]
+    gradients: frozenset[str]
+    legacy_arguments: bool
+
+    def evaluate(self, call: Call) -> Outcome: ...
+
+
+def unsupported(reason: str) -> Outcome:
+    return Outcome(status="unsupported", error=reason)
+
+
+def check_supported(backend: Backend, call: Call) -> Outcome | None:
+    """The *unsupported* Outcome for a call outside what ``backend`` declares, else None."""
+    if call.dtype not in backend.dtypes:
+        return unsupported(f"dtype {call.dtype} is not supported by {backend.name}")
+    if call.api not in backend.api_forms:
+        return unsupported(f"API form {call.api!r} is not offered by {backend.name}")
+    if call.legacy is not None and not backend.legacy_arguments:
+        return unsupported(f"{backend.name} has no size_average/reduce arguments")
+    missing = [w for w in call.grad_wrt if w not in backend.gradients]
+    if missing:
+        return unsupported(f"{backend.name} gives no gradient with respect to {', '.join(missing)}")
+    return None

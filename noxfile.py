@@ -1,0 +1,50 @@
+"""Sessions: tests (what CI runs), audit (the main job: run the conformance audit and write the
+reports), bench (speed of the NumPy kernel against torch CPU) and lint.
+
+torch is installed first and pinned to 2.13.0 because any other torch here pulls a multi-GB CUDA
+build; paddle is the 3.3.x CPU build from PyPI.
+"""
+
+import nox
+
+nox.options.sessions = ["tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+TORCH = "torch==2.13.0"
+PADDLE = "paddlepaddle>=3.3,<3.4"
+
+
+def _install(session: nox.Session, extras: str) -> None:
+    session.install(TORCH)
+    session.install(PADDLE)
+    session.install("-e", f".[{extras}]")
+
+
+@nox.session(python="3.11")
+def tests(session: nox.Session) -> None:
+    """The suite's own tests plus the ci-profile conformance gate on all three backends."""
+    _install(session, "all,dev")
+    session.run("pytest", "-m", "not slow", "-q", *session.posargs)
+
+
+@nox.session(python="3.11")
+def audit(session: nox.Session) -> None:
+    """Audit numpy, torch and paddle against the oracle and write reports/ (pass --profile deep)."""
+    _install(session, "all")
+    args = session.posargs or ["--profile", "dev"]
+    session.run("bce-conformance", "audit", "--backend", "numpy", "--backend", "torch",
+                "--backend", "paddle", *args)
+
+
+@nox.session(python="3.11")
+def bench(session: nox.Session) -> None:
+    """The NumPy kernel against torch CPU on 10^7 float32 elements (ratios, one run)."""
+    _install(session, "all")
+    session.run("python", "benchmarks/bench_kernel.py", *session.posargs)
+
+
+@nox.session(python="3.11")
+def lint(session: nox.Session) -> None:
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
