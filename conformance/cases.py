@@ -1,0 +1,183 @@
+"""A conformance case: function, dtype, API form, reduction and bit-exact input arrays.
+
+Cases travel as JSON in two spellings, both accepted by ``Case.from_json``:
+* readable: numbers or nested lists, with "inf", "-inf", "nan" as strings; each number is
+  rounded correctly (ties to even) into the case's dtype, so "0.1" means the dtype's nearest 0.1;
+* bit-exact (what the reports write): ``{"dtype": ..., "shape": [...], "hex": [...]}``, the bit
+  patterns of the dtype, with a readable "values" list beside them that is ignored on reading.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+import oracle
+from conformance.backends.protocol import API_FORMS, DTYPES, FUNCTIONS, REDUCTIONS, Call
+from oracle.formats import format_of, from_bits
+
+ARRAY_ARGUMENTS = ("input", "target", "weight", "pos_weight")
+
+
+class CaseError(ValueError):
+    """A case (from JSON or from code) that is not well formed."""
+
+
+@dataclass(frozen=True, eq=False)
+class Case:
+    function: str
+    dtype: str
+    input: np.ndarray
+    target: np.ndarray
+    weight: np.ndarray | None = None
+    pos_weight: np.ndarray | None = None
+    reduction: str = "mean"
+    api: str = "functional"
+    legacy: tuple[bool | None, bool | None] | None = None
+
+    def __post_init__(self) -> None:
+        if self.function not in FUNCTIONS:
+            raise CaseError(f"function: {self.function!r} is not one of {', '.join(FUNCTIONS)}")
+        if self.dtype not in DTYPES:
+            raise CaseError(f"dtype: {self.dtype!r} is not one of {', '.join(DTYPES)}")
+        if self.reduction not in REDUCTIONS:
+            raise CaseError(f"reduction: {self.reduction!r} is not one of {', '.join(REDUCTIONS)}")
+        if self.api not in API_FORMS:
+            raise CaseError(f"api: {self.api!r} is not one of {', '.join(API_FORMS)}")
+        if self.pos_weight is not None and self.function == "binary_cross_entropy":
+            raise CaseError("pos_weight: binary_cross_entropy has no pos_weight argument")
+
+    @property
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {n: getattr(self, n) for n in ARRAY_ARGUMENTS if getattr(self, n) is not None}
+
+    @property
+    def effective_reduction(self) -> str:
+        if self.legacy is None:
+            return self.reduction
+        return oracle.resolve_reduction(self.reduction, *self.legacy)
+
+    def to_call(self, grad_wrt: tuple[str, ...] = (), grad_output: np.ndarray | None = None) -> Call:
+        return Call(
+            function=self.function,  # type: ignore[arg-type]
+            dtype=self.dtype,
+            input=self.input,
+            target=self.target,
+            weight=self.weight,
+            pos_weight=self.pos_weight,
+            reduction=self.reduction,
+            api=self.api,
+            legacy=self.legacy,
+            grad_wrt=grad_wrt,
+            grad_output=grad_output,
+        )
+
+    def with_(self, **changes: Any) -> Case:
+        return replace(self, **changes)
+
+    def key(self) -> bytes:
+        """A byte string identifying the case exactly (for caches)."""
+        parts = [self.function, self.dtype, self.reduction, self.api, repr(self.legacy)]
+        for name in ARRAY_ARGUMENTS:
+            a = getattr(self, name)
+            parts.append(name + ("-" if a is None else repr(a.shape) + a.tobytes().hex()))
+        return "|".join(parts).encode()
+
+    # -- JSON --------------------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "function": self.function,
+            "dtype": self.dtype,
+            "reduction": self.reduction,
+            "api": self.api,
+        }
+        if self.legacy is not None:
+            data["size_average"], data["reduce"] = self.legacy
+        for name, a in self.arrays.items():
+            data[name] = array_to_json(a)
+        return data
+
+    @classmethod
+    def from_json(cls, data: Any) -> Case:
+        if not isinstance(data, dict):
+            raise CaseError(f"a case must be a JSON object, got {type(data).__name__}")
+        unknown = set(data) - {"function", "dtype", "reduction", "api", "size_average", "reduce",
+                               *ARRAY_ARGUMENTS, "verdict", "note"}
+        if unknown:
+            raise CaseError(f"unknown field(s) {', '.join(sorted(unknown))}")
+        for required in ("function", "dtype", "input", "target"):
+            if required not in data:
+                raise CaseError(f"{required}: missing")
+        dtype = data["dtype"]
+        if dtype not in DTYPES:
+            raise CaseError(f"dtype: {dtype!r} is not one of {', '.join(DTYPES)}")
+        legacy = None
+        if "size_average" in data or "reduce" in data:
+            legacy = (data.get("size_average"), data.get("reduce"))
+        arrays = {
+            name: array_from_json(data[name], dtype, name)
+            for name in ARRAY_ARGUMENTS
+            if data.get(name) is not None
+        }
+        return cls(
+            function=data["function"],
+            dtype=dtype,
+            reduction=data.get("reduction", "mean"),
+            api=data.get("api", "functional"),
+            legacy=legacy,
+            **arrays,
+        )
+
+
+def array_to_json(a: np.ndarray) -> dict[str, Any]:
+    fmt = format_of(a.dtype)
+    bits = np.ascontiguousarray(a).view(fmt.uint_dtype).reshape(-1)
+    width = fmt.width // 4
+    values = [_readable(float(v)) for v in a.astype(np.float64).reshape(-1)]
+    return {
+        "dtype": fmt.name,
+        "shape": list(a.shape),
+        "hex": [f"0x{int(b):0{width}x}" for b in bits],
+        "values": values,
+    }
+
+
+def _readable(v: float) -> float | str:
+    if math.isnan(v):
+        return "nan"
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    return v
+
+
+def array_from_json(value: Any, dtype: str, name: str) -> np.ndarray:
+    """An array of ``dtype`` from either JSON spelling (see the module docstring)."""
+    fmt = format_of(dtype)
+    if isinstance(value, dict):
+        try:
+            shape = tuple(int(s) for s in value["shape"])
+            bits = [int(h, 16) for h in value["hex"]]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CaseError(f"{name}: a bit-exact array needs 'shape' and 'hex' ({exc})") from None
+        if value.get("dtype", dtype) != dtype:
+            raise CaseError(f"{name}: stored as {value.get('dtype')} but the case is {dtype}")
+        if int(np.prod(shape, dtype=np.int64)) != len(bits):
+            raise CaseError(f"{name}: {len(bits)} bit patterns do not fill shape {shape}")
+        return from_bits(np.array(bits, dtype=fmt.uint_dtype), fmt).reshape(shape)
+    try:
+        nested = np.array(value, dtype=object)
+    except ValueError:
+        raise CaseError(f"{name}: not a rectangular array") from None
+    out = np.empty(nested.shape, dtype=fmt.numpy_dtype)
+    flat = out.reshape(-1)
+    for i, v in enumerate(nested.reshape(-1)):
+        if isinstance(v, bool) or not isinstance(v, int | float | str):
+            raise CaseError(f"{name}: {v!r} is not a number")
+        try:
+            flat[i] = oracle.round_to(v, dtype)
+        except (ValueError, ZeroDivisionError):
+            raise CaseError(f"{name}: cannot read {v!r} as a number") from None
+    return out

@@ -1,0 +1,234 @@
+"""The command line: ``bce-conformance run | audit | replay`` (also ``python -m conformance``).
+
+Exit codes, for every command:
+  0  conforms (run), reports written (audit), every replayed case conforms (replay);
+     with ``--baseline``: no divergence class outside the baseline
+  1  divergences (run, replay); with ``--baseline``: a divergence class not in the baseline
+  2  usage or setup error: unknown backend, dtype or function, unreadable cases or baseline
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import sys
+from pathlib import Path
+
+from conformance import __version__
+from conformance.backends.protocol import DTYPES, FUNCTIONS
+
+EXIT_OK, EXIT_DIVERGES, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A mistake in what the user asked for: printed as one line, exit status 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="bce-conformance",
+        description="Check implementations of the binary cross-entropy losses against a certified oracle.",
+    )
+    p.add_argument("--version", action="version", version=f"bce-conformance {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def common(sp: argparse.ArgumentParser, many_backends: bool) -> None:
+        sp.add_argument(
+            "--backend",
+            action="append" if many_backends else "store",
+            required=True,
+            help="numpy | torch | torch-cuda | paddle | paddle-gpu | package.module:attr | an installed plugin's name",
+        )
+        sp.add_argument("--timeout", type=float, default=120.0, help="seconds per backend call (default 120)")
+        sp.add_argument("--in-process", action="store_true", help="call the backend in this process (no crash/hang isolation)")
+
+    for name, help_text in (("run", "hunt divergences; exit 1 if any (with --baseline: if any new)"),
+                            ("audit", "hunt divergences and write JSON, Markdown and HTML reports")):
+        sp = sub.add_parser(name, help=help_text)
+        common(sp, many_backends=True)
+        sp.add_argument("--profile", choices=("ci", "dev", "deep"), default="ci" if name == "run" else "dev")
+        sp.add_argument("--seed", type=int, default=0, help="Hypothesis seed (same seed, same verdicts)")
+        sp.add_argument("--function", action="append", choices=FUNCTIONS, help="restrict to this function (repeatable)")
+        sp.add_argument("--dtype", action="append", choices=DTYPES, help="restrict to this dtype (repeatable)")
+        sp.add_argument("--baseline", type=Path, help="baseline of known divergence classes: gate on new ones")
+        sp.add_argument("--report-dir", type=Path, default=None if name == "run" else Path("reports"),
+                        help="write reports here" + (" (default: reports/)" if name == "audit" else ""))
+        sp.add_argument("--report-stem", default=None, help="file name stem of the reports (default: from the backends)")
+        sp.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+
+    sp = sub.add_parser("replay", help="evaluate the cases of a JSON file and print each verdict")
+    common(sp, many_backends=False)
+    sp.add_argument("cases", type=Path, help="JSON list of cases (see README)")
+    sp.add_argument("--json", action="store_true", help="print a JSON list of verdicts")
+    return p
+
+
+def _runner(spec: str, backend, args):
+    from conformance.backends.isolation import IsolatedRunner, evaluate_in_process
+
+    if args.in_process:
+        return lambda call: evaluate_in_process(backend, call), (lambda: None)
+    runner = IsolatedRunner(spec, timeout_s=args.timeout)
+    return runner, runner.close
+
+
+def _load(spec: str):
+    from conformance.backends.plugins import BackendSetupError, load_backend
+
+    try:
+        return load_backend(spec)
+    except BackendSetupError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _audit(args) -> int:
+    from conformance.audit import audit_backend, stderr_progress
+    from conformance.profiles import PROFILES
+    from conformance.records import AuditReport, BackendRun
+
+    baseline = None
+    if args.baseline is not None:
+        from conformance.baseline import BaselineError, load_baseline
+
+        try:
+            baseline = load_baseline(args.baseline)
+        except BaselineError as exc:
+            raise UsageError(str(exc)) from None
+    backends = [(spec, _load(spec)) for spec in args.backend]
+    profile = PROFILES[args.profile]
+    report = AuditReport(
+        tool_version=__version__,
+        oracle="mpmath interval arithmetic, certified correct rounding (oracle/)",
+        profile=profile.name,
+        seed=args.seed,
+        created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    )
+    for spec, backend in backends:
+        try:
+            runner, close = _runner(spec, backend, args)
+        except Exception as exc:  # the worker could not load the backend
+            report.runs.append(BackendRun(backend.name, backend.version, backend.device, "setup_error", str(exc)))
+            continue
+        try:
+            run = audit_backend(
+                backend,
+                profile,
+                seed=args.seed,
+                functions=tuple(args.function or FUNCTIONS),
+                dtypes=tuple(args.dtype or DTYPES),
+                runner=runner,
+                progress=None if args.quiet else stderr_progress,
+            )
+        finally:
+            close()
+        report.runs.append(run)
+        if not args.quiet:
+            sys.stderr.write("\n" if sys.stderr.isatty() else "")
+    if args.report_dir is not None:
+        from conformance.report_files import write_reports
+
+        stem = args.report_stem or "-".join(r.backend + "-" + r.version for r in report.runs)
+        written = write_reports(report, args.report_dir, stem)
+        for path in written.values():
+            print(f"wrote {path}")
+    return _verdict(report, baseline, args.command)
+
+
+def _verdict(report, baseline, command: str) -> int:
+    if baseline is not None:
+        from conformance.baseline import gate
+
+        result = gate(report, baseline)
+        print(result.render())
+        return result.exit_code
+    diverging = 0
+    for run in report.runs:
+        n = len(run.divergences)
+        diverging += n + (run.status != "completed")
+        state = run.status if run.status != "completed" else f"{n} divergence class(es), {run.cases} cases"
+        print(f"{run.backend} {run.version} ({run.device}): {state}")
+        for d in run.divergences:
+            print(f"  {d.class_id}  x{d.count}" + (f"  max {d.max_ulp:g} ULP" if d.max_ulp else ""))
+    if command == "audit":
+        return EXIT_OK
+    return EXIT_DIVERGES if diverging else EXIT_OK
+
+
+def _replay(args) -> int:
+    from conformance.cases import Case, CaseError
+    from conformance.evaluate import evaluate_case
+
+    try:
+        data = json.loads(args.cases.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise UsageError(f"{args.cases}: cannot read a JSON list of cases ({exc})") from None
+    if not isinstance(data, list):
+        raise UsageError(f"{args.cases}: expected a JSON list of cases, got {type(data).__name__}")
+    cases = []
+    for i, item in enumerate(data):
+        try:
+            cases.append(Case.from_json(item))
+        except CaseError as exc:
+            raise UsageError(f"{args.cases}: case {i}: {exc}") from None
+    backend = _load(args.backend)
+    runner, close = _runner(args.backend, backend, args)
+    rows = []
+    try:
+        for i, case in enumerate(cases):
+            results = evaluate_case(backend, case, runner)
+            if results is None:
+                rows.append({"index": i, "verdict": "undecided", "detail": "the oracle does not decide this point"})
+                continue
+            worst = next((r for r in results if r.verdict != "conforms"), results[0])
+            row = {"index": i, "verdict": worst.verdict}
+            row["quantities"] = [
+                {
+                    "quantity": r.quantity,
+                    "verdict": r.verdict,
+                    "regime": r.regime,
+                    **({"ulp": r.comparison.ulp, "expected": r.comparison.expected, "got": r.comparison.got}
+                       if r.comparison is not None else {}),
+                    **({"error": r.error} if r.error else {}),
+                }
+                for r in results
+            ]
+            rows.append(row)
+    finally:
+        close()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for row in rows:
+            line = f"case {row['index']}: {row['verdict']}"
+            for q in row.get("quantities", []):
+                if q["verdict"] != "conforms":
+                    line += f"\n  {q['quantity']}: {q['verdict']} ({q['regime']})"
+                    if "ulp" in q:
+                        line += f" expected {q['expected']} got {q['got']} ({q['ulp']:g} ULP)"
+                    if "error" in q:
+                        line += f" {q['error']}"
+            print(line)
+    return EXIT_OK if all(r["verdict"] in ("conforms", "unsupported") for r in rows) else EXIT_DIVERGES
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse already printed the usage error
+        return EXIT_USAGE if exc.code else EXIT_OK
+    try:
+        if args.command == "replay":
+            return _replay(args)
+        return _audit(args)
+    except UsageError as exc:
+        print(f"bce-conformance: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("bce-conformance: interrupted", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""Comparing a backend's array with the oracle's: ULP distance, condition-aware error, verdict.
+
+Per element, in this order:
+1. both NaN, or a ULP distance within the tolerance (±0 are at distance 0; the largest finite
+   value and infinity are 1 apart): conforms;
+2. one side NaN: ``nan_mismatch``;
+3. an infinity on either side: ``inf_mismatch``;
+4. otherwise ``value_mismatch`` - unless the quantity is a reduction and its error is inside the
+   condition-aware bound (conformance.tolerances), which conforms.
+The verdict of the array is that of its worst element (NaN, then inf, then the largest ULP).
+The comparison never knows which backend produced the array.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from conformance.tolerances import Tolerance, unit_roundoff
+from oracle.extended import Ext
+from oracle.formats import format_of, ulp_distance
+from oracle.linear_forms import approximate
+
+_SEVERITY = {"conforms": 0, "value_mismatch": 1, "inf_mismatch": 2, "nan_mismatch": 3}
+
+
+@dataclass
+class Comparison:
+    verdict: str
+    element: tuple[int, ...] | None = None  # worst element
+    ulp: float | None = None  # ULP distance at the worst element
+    max_ulp: float | None = None  # largest finite ULP distance over the array
+    condition_error: float | None = None  # reductions: |got - exact| / (u * sum|t|)
+    expected: str = ""
+    got: str = ""
+
+
+def _exact_float(v: Ext) -> float:
+    if v.kind == "nan":
+        return float("nan")
+    if not v.is_finite:
+        return float("inf") if v.kind == "+inf" else float("-inf")
+    return approximate(v.form)
+
+
+def compare(
+    expected: np.ndarray,
+    exact: np.ndarray,
+    got: np.ndarray,
+    tol: Tolerance,
+    abs_terms: float | None = None,
+    n_terms: int | None = None,
+) -> Comparison:
+    """Compare ``got`` with the correctly rounded ``expected`` (same dtype) element by element."""
+    if got.shape != expected.shape or got.dtype != expected.dtype:
+        return Comparison(
+            verdict="shape_mismatch",
+            expected=f"{expected.dtype}{list(expected.shape)}",
+            got=f"{got.dtype}{list(got.shape)}",
+        )
+    if expected.size == 0:
+        return Comparison(verdict="conforms", max_ulp=0.0)
+    shape = expected.shape
+    exp_flat, got_flat = expected.reshape(-1), got.reshape(-1)
+    ulps = ulp_distance(exp_flat, got_flat)
+    e64 = exp_flat.astype(np.float64)
+    g64 = got_flat.astype(np.float64)
+    e_nan, g_nan = np.isnan(e64), np.isnan(g64)
+    verdicts = np.full(exp_flat.shape, "conforms", dtype=object)
+    bad = ulps > tol.max_ulp
+    verdicts[bad] = "value_mismatch"
+    verdicts[bad & (np.isinf(e64) | np.isinf(g64))] = "inf_mismatch"
+    verdicts[bad & (e_nan ^ g_nan)] = "nan_mismatch"
+    condition_error = None
+    if abs_terms is not None and shape == () and verdicts[0] == "value_mismatch":
+        exact_value = _exact_float(exact[()])
+        scale = unit_roundoff(format_of(expected.dtype).name) * abs_terms
+        condition_error = abs(float(g64[0]) - exact_value) / scale if scale > 0 else float("inf")
+        if condition_error <= tol.condition_bound(n_terms or 1):
+            verdicts[0] = "conforms"
+    severity = np.array([_SEVERITY[v] for v in verdicts], dtype=np.int64)
+    finite_ulps = np.where(np.isfinite(ulps), ulps, -1.0)
+    worst = int(np.lexsort((finite_ulps, severity))[-1])
+    return Comparison(
+        verdict=str(verdicts[worst]),
+        element=tuple(int(i) for i in np.unravel_index(worst, shape)) if shape else (),
+        ulp=float(ulps[worst]),
+        max_ulp=max(float(finite_ulps.max()), 0.0),
+        condition_error=condition_error,
+        expected=repr(float(e64[worst])),
+        got=repr(float(g64[worst])),
+    )

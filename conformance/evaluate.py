@@ -1,0 +1,145 @@
+"""Evaluate one case on one backend and judge every quantity against the oracle.
+
+A quantity's verdict is grouped into a *divergence class* by
+``function/api/dtype/quantity/verdict/regime`` (conformance.regimes): the unit that reports list
+and baselines explain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from conformance.backends.protocol import Backend, Call, Outcome
+from conformance.cases import Case
+from conformance.comparison import Comparison, compare
+from conformance.expectation import Expectation, abs_value, expect, gradient_arguments
+from conformance.regimes import case_element_regime
+from conformance.tolerances import tolerance
+
+Runner = Callable[[Call], Outcome]
+
+_DESCRIPTIONS = {
+    "value_mismatch": "differs from the correctly rounded value by more than the tolerance",
+    "nan_mismatch": "NaN against a number (or a number where NaN is due)",
+    "inf_mismatch": "infinity against a finite value (or the wrong infinity)",
+    "shape_mismatch": "result of the wrong shape or dtype",
+    "raised": "raises although the documented contract is met",
+    "did_not_raise": "returns a value although the documented contract is violated",
+    "crashed": "the backend crashed",
+    "timeout": "the backend did not answer in time",
+    "unsupported": "not offered by the backend",
+}
+
+
+@dataclass
+class QuantityResult:
+    quantity: str
+    verdict: str
+    regime: str
+    comparison: Comparison | None = None
+    error: str = ""  # the backend's exception, or the oracle's domain error
+
+    def class_id(self, case: Case) -> str:
+        api = case.api
+        return f"{case.function}/{api}/{case.dtype}/{self.quantity}/{self.verdict}/{self.regime}"
+
+    def description(self, case: Case) -> str:
+        what = "loss" if self.quantity == "value" else f"gradient wrt {self.quantity[5:]}"
+        return f"{case.function} ({case.api}) {case.dtype} {what} {_DESCRIPTIONS[self.verdict]}; {self.regime}"
+
+
+def _error_regime(text: str) -> str:
+    """'OracleDomainError: input: ...' -> 'error:OracleDomainError:input'."""
+    kind, _, message = text.partition(": ")
+    argument = message.split(":", 1)[0].split(" ", 1)[0] if message else ""
+    return f"error:{kind}:{argument}"
+
+
+def _exception_regime(text: str) -> str:
+    return "exception:" + (text.partition(":")[0] or "unknown")
+
+
+def _value_regime(case: Case, exp: Expectation, cmp: Comparison) -> str:
+    if case.effective_reduction == "none":
+        return case_element_regime(case, cmp.element or ())
+    terms = exp.quantities["value"].terms  # regime of the term of largest magnitude
+    if terms.size == 0:
+        return f"reduction={case.effective_reduction},empty"
+    magnitudes = np.array([abs_value(t) for t in terms.reshape(-1)], dtype=np.float64)
+    dominant = int(np.nanargmax(np.where(np.isnan(magnitudes), np.inf, magnitudes)))
+    index = np.unravel_index(dominant, terms.shape) if terms.shape else ()
+    return f"reduction={case.effective_reduction}," + case_element_regime(case, tuple(index))
+
+
+def _gradient_regime(case: Case, quantity: str, cmp: Comparison) -> str:
+    argument = quantity[5:]
+    if argument in ("input", "target"):
+        return case_element_regime(case, cmp.element or ())
+    shape = getattr(case, argument).shape
+    if shape != case.target.shape:
+        return f"sum-over-broadcast({argument}{list(shape)})"
+    return case_element_regime(case, cmp.element or ())
+
+
+def evaluate_case(backend: Backend, case: Case, runner: Runner | None = None) -> list[QuantityResult] | None:
+    """Verdicts for the value and every gradient the backend offers; None if the oracle
+    does not decide the point (docs/semantics.md)."""
+    run = runner or backend.evaluate
+    grads = tuple(g for g in gradient_arguments(case) if g in backend.gradients)
+    exp = expect(case, grads)
+    if exp.unsupported_point is not None:
+        return None
+    outcome = run(case.to_call(grad_wrt=() if exp.raises else grads))
+    if outcome.status in ("unsupported", "crashed", "timeout"):
+        return [QuantityResult("value", outcome.status, "-", error=outcome.error or "")]
+    if exp.raises:
+        if outcome.status == "raised":
+            return [QuantityResult("value", "conforms", _error_regime(exp.error), error=outcome.error or "")]
+        return [QuantityResult("value", "did_not_raise", _error_regime(exp.error), error=exp.error)]
+    if outcome.status == "raised" and grads:
+        # Separate a failing gradient from the value: value alone, then each gradient alone.
+        results = _judge_value(backend, case, exp, run(case.to_call()))
+        for g in grads:
+            results += _judge_gradients(backend, case, exp, run(case.to_call(grad_wrt=(g,))), (g,))
+        return results
+    return _judge_value(backend, case, exp, outcome) + _judge_gradients(backend, case, exp, outcome, grads)
+
+
+def _judge_value(backend: Backend, case: Case, exp: Expectation, outcome: Outcome) -> list[QuantityResult]:
+    if outcome.status != "ok":
+        return [QuantityResult("value", _status_verdict(outcome), _exception_regime(outcome.error or ""), error=outcome.error or "")]
+    want = exp.quantities["value"]
+    got = np.asarray(outcome.value) if outcome.value is not None else np.array([])
+    tol = tolerance(case.function, case.dtype, backend.name, "value")
+    cmp = compare(want.rounded, want.exact, got, tol, want.abs_terms, int(case.target.size))
+    regime = "-" if cmp.verdict == "shape_mismatch" else _value_regime(case, exp, cmp)
+    return [QuantityResult("value", cmp.verdict, regime, cmp)]
+
+
+def _judge_gradients(
+    backend: Backend, case: Case, exp: Expectation, outcome: Outcome, grads: tuple[str, ...]
+) -> list[QuantityResult]:
+    results = []
+    for g in grads:
+        quantity = f"grad_{g}"
+        if outcome.status != "ok":
+            results.append(QuantityResult(quantity, _status_verdict(outcome), _exception_regime(outcome.error or ""), error=outcome.error or ""))
+            continue
+        if g not in outcome.gradients:
+            results.append(QuantityResult(quantity, "shape_mismatch", "-", error="no gradient returned"))
+            continue
+        want = exp.quantities[quantity]
+        tol = tolerance(case.function, case.dtype, backend.name, quantity)
+        cmp = compare(want.rounded, want.exact, np.asarray(outcome.gradients[g]), tol)
+        regime = "-" if cmp.verdict == "shape_mismatch" else _gradient_regime(case, quantity, cmp)
+        results.append(QuantityResult(quantity, cmp.verdict, regime, cmp))
+    return results
+
+
+def _status_verdict(outcome: Outcome) -> str:
+    return {"raised": "raised", "unsupported": "unsupported", "crashed": "crashed", "timeout": "timeout"}.get(
+        outcome.status, "crashed"
+    )

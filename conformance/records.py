@@ -1,0 +1,126 @@
+"""Plain records of an audit: what the reports read and the baseline gate compares.
+
+Records hold only JSON-able data (no arrays, no backend objects). Inputs are stored bit-exactly
+as hexadecimal bit patterns of their dtype next to a readable repr, so any example can be replayed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+VERDICTS = (
+    "conforms",
+    "value_mismatch",  # finite vs finite beyond the ULP / condition-aware tolerance
+    "nan_mismatch",  # NaN where a number was due, or a number where NaN was due
+    "inf_mismatch",  # inf vs finite (either way), or the wrong infinity
+    "shape_mismatch",  # result of the wrong shape or dtype
+    "raised",  # the backend raised where the documented contract is met
+    "did_not_raise",  # the backend returned a value where the contract is violated
+    "unsupported",  # the backend does not offer this dtype / form / gradient
+    "crashed",  # the backend process died or the adapter failed
+    "timeout",  # the backend did not answer in time
+)
+DIVERGENT = frozenset(VERDICTS) - {"conforms", "unsupported"}
+
+
+@dataclass
+class Example:
+    """One concrete case with what the oracle and the backend said about it."""
+
+    case: dict[str, Any]  # conformance.cases.Case.to_json()
+    quantity: str  # "value" or "grad_<argument>"
+    element: list[int] | None  # index of the worst element in the quantity's array
+    expected: str  # oracle: the correctly rounded value at that element (repr), or the error
+    expected_exact: str  # oracle: the exact value in decimal (30 digits), or ""
+    got: str  # backend: its value at that element (repr), or the exception text
+    ulp: float | None  # ULP distance at that element, when both are numbers
+    condition_error: float | None  # |got - exact| / (u * sum |terms|), reductions only
+    reproducer: str  # copy-paste snippet in the backend's own API
+
+
+@dataclass
+class DivergenceClass:
+    """Every example sharing backend, function, dtype, quantity, verdict and input regime."""
+
+    class_id: str  # stable key, e.g. "binary_cross_entropy/float32/grad_input/value_mismatch/x=0,y=1"
+    function: str
+    dtype: str
+    quantity: str
+    verdict: str
+    regime: str  # e.g. "x=0,y=1", "x:tail+,y=1", "reduction=sum"
+    description: str  # one line for people
+    count: int
+    max_ulp: float | None
+    minimal: Example
+    worst: Example
+
+
+@dataclass
+class VerdictCount:
+    function: str
+    dtype: str
+    quantity: str
+    verdict: str
+    count: int
+    max_ulp: float | None = None
+
+
+@dataclass
+class ScanPoint:
+    """One element of the (input, target) error scan used by the plots."""
+
+    function: str
+    dtype: str
+    x: float
+    y: float
+    ulp: float | None  # None where the backend gave no number (raised, unsupported, ...)
+    verdict: str
+
+
+@dataclass
+class BackendRun:
+    backend: str
+    version: str
+    device: str
+    status: str  # "completed" | "crashed" | "timeout" | "setup_error"
+    message: str = ""
+    cases: int = 0
+    seconds: float = 0.0
+    counts: list[VerdictCount] = field(default_factory=list)
+    divergences: list[DivergenceClass] = field(default_factory=list)
+    scan: list[ScanPoint] = field(default_factory=list)
+
+
+@dataclass
+class AuditReport:
+    tool_version: str
+    oracle: str
+    profile: str
+    seed: int
+    created: str
+    runs: list[BackendRun] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def report_from_json(data: dict[str, Any]) -> AuditReport:
+    """Rebuild an AuditReport from its JSON form (the inverse of ``to_json``)."""
+    runs = []
+    for r in data.get("runs", []):
+        divergences = [
+            DivergenceClass(**{**d, "minimal": Example(**d["minimal"]), "worst": Example(**d["worst"])})
+            for d in r.get("divergences", [])
+        ]
+        runs.append(
+            BackendRun(
+                **{
+                    **r,
+                    "counts": [VerdictCount(**c) for c in r.get("counts", [])],
+                    "divergences": divergences,
+                    "scan": [ScanPoint(**p) for p in r.get("scan", [])],
+                }
+            )
+        )
+    return AuditReport(**{**data, "runs": runs})
