@@ -125,6 +125,11 @@ def _shrink(strategy, profile: Profile, seed: int, class_id: str, judge) -> tupl
     return None
 
 
+def _finite_or_none(v: float | None) -> float | None:
+    """JSON has no inf or NaN: a distance that is not finite is recorded as None."""
+    return v if v is not None and math.isfinite(v) else None
+
+
 def _example(case: Case, result: QuantityResult, backend: Backend) -> Example:
     cmp = result.comparison
     exp = expect(case, (result.quantity[5:],) if result.quantity.startswith("grad_") else ())
@@ -142,8 +147,8 @@ def _example(case: Case, result: QuantityResult, backend: Backend) -> Example:
         expected=expected or "",
         expected_exact=exact,
         got=(cmp.got if cmp is not None else result.error) or "",
-        ulp=cmp.ulp if cmp is not None else None,
-        condition_error=cmp.condition_error if cmp is not None else None,
+        ulp=_finite_or_none(cmp.ulp if cmp is not None else None),
+        condition_error=_finite_or_none(cmp.condition_error if cmp is not None else None),
         reproducer=reproducer(case, result.quantity, backend.name, backend.device),
     )
 

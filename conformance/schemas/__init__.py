@@ -1,0 +1,1 @@
+"""JSON Schemas shipped with the conformance suite (package data, read via importlib.resources)."""
