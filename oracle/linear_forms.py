@@ -239,6 +239,31 @@ def _exp_neg(t: Fraction):
     return iv.make_mpf((from_man_exp(1, lower_exp), from_man_exp(1, upper_exp)))
 
 
+def _log1p_small(u):
+    """An interval holding log(1 + u) for an interval 0 < u <= 1/16, with relative accuracy.
+
+    The series u - u^2/2 + u^3/3 - ... alternates with decreasing terms, so a partial sum with
+    an even number of terms is a lower bound and one with an odd number an upper bound; log1p
+    increases, so the lower end is taken at u.a and the upper end at u.b.
+    """
+    target = iv.mpf(2) ** (-(iv.prec + 8))
+
+    def partial_sums(x):
+        x = iv.mpf(x)
+        power, total, k, sums = x, iv.mpf(0), 1, []
+        while True:
+            term = power / k
+            total = total + term if k % 2 else total - term
+            sums.append(total)
+            if k % 2 == 0 and term.b < target * x.a:
+                return sums[-1], sums[-1] + power * x / (k + 1)  # S_2m and S_2m+1
+            power, k = power * x, k + 1
+
+    lower, _ = partial_sums(u.a)
+    _, upper = partial_sums(u.b)
+    return iv.mpf([lower.a, upper.b])
+
+
 def _enclose_key(key: Key):
     kind = key[0]
     if kind == "log2":
@@ -247,10 +272,12 @@ def _enclose_key(key: Key):
         return _widen(iv.log(iv.mpf(key[1])))
     u = _exp_neg(key[1])
     if kind == "softplus":
-        if u.b < iv.mpf(2) ** -20:
-            # 0 < u < 1: u - u^2/2 <= log(1 + u) <= u, and u - u^2/2 increases on (0, 1).
+        if u.b < iv.mpf(2) ** -(iv.prec + 8):
+            # 0 < u: u - u^2/2 <= log(1 + u) <= u, the gap below the working precision.
             ua = iv.mpf(u.a)
             return iv.mpf([(ua - ua * ua / 2).a, u.b])
+        if u.b <= iv.mpf(1) / 16:
+            return _log1p_small(u)
         return _widen(iv.log(1 + u))
     if kind == "expit":
         # 1 / (1 + e^{t}) = u / (1 + u), increasing in u.

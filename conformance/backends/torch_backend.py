@@ -90,8 +90,9 @@ class TorchBackend:
 
     name = "torch"
     api_forms = frozenset(API_FORMS)
-    # Every gradient is *asked for*; torch itself refuses some (weight, pos_weight: "raised").
-    gradients = frozenset(GRADIENT_ARGUMENTS)
+    # torch's autograd refuses weight and pos_weight ("is not differentiable with respect to
+    # argument 'weight'"): those gradients are not offered, so they are "unsupported".
+    gradients = frozenset({"input", "target"})
     legacy_arguments = True
 
     def __init__(self, device: str = "cpu") -> None:
