@@ -43,12 +43,13 @@ class QuantityResult:
     error: str = ""  # the backend's exception, or the oracle's domain error
 
     def class_id(self, case: Case) -> str:
-        api = case.api
-        return f"{case.function}/{api}/{case.dtype}/{self.quantity}/{self.verdict}/{self.regime}"
+        """``function/dtype/quantity/verdict/regime``: the API form (functional or module) is
+        not part of it; the examples of a class record which form they used."""
+        return f"{case.function}/{case.dtype}/{self.quantity}/{self.verdict}/{self.regime}"
 
     def description(self, case: Case) -> str:
         what = "loss" if self.quantity == "value" else f"gradient wrt {self.quantity[5:]}"
-        return f"{case.function} ({case.api}) {case.dtype} {what} {_DESCRIPTIONS[self.verdict]}; {self.regime}"
+        return f"{case.function} {case.dtype} {what} {_DESCRIPTIONS[self.verdict]}; {self.regime}"
 
 
 def _error_regime(text: str) -> str:
@@ -63,25 +64,27 @@ def _exception_regime(text: str) -> str:
 
 
 def _value_regime(case: Case, exp: Expectation, cmp: Comparison) -> str:
+    weights = cmp.verdict != "value_mismatch"
     if case.effective_reduction == "none":
-        return case_element_regime(case, cmp.element or ())
+        return case_element_regime(case, cmp.element or (), weights)
     terms = exp.quantities["value"].terms  # regime of the term of largest magnitude
     if terms.size == 0:
         return f"reduction={case.effective_reduction},empty"
     magnitudes = np.array([abs_value(t) for t in terms.reshape(-1)], dtype=np.float64)
     dominant = int(np.nanargmax(np.where(np.isnan(magnitudes), np.inf, magnitudes)))
     index = np.unravel_index(dominant, terms.shape) if terms.shape else ()
-    return f"reduction={case.effective_reduction}," + case_element_regime(case, tuple(index))
+    return f"reduction={case.effective_reduction}," + case_element_regime(case, tuple(index), weights)
 
 
 def _gradient_regime(case: Case, quantity: str, cmp: Comparison) -> str:
     argument = quantity[5:]
+    weights = cmp.verdict != "value_mismatch"
     if argument in ("input", "target"):
-        return case_element_regime(case, cmp.element or ())
+        return case_element_regime(case, cmp.element or (), weights)
     shape = getattr(case, argument).shape
     if shape != case.target.shape:
         return f"sum-over-broadcast({argument}{list(shape)})"
-    return case_element_regime(case, cmp.element or ())
+    return case_element_regime(case, cmp.element or (), weights)
 
 
 def evaluate_case(backend: Backend, case: Case, runner: Runner | None = None) -> list[QuantityResult] | None:

@@ -22,6 +22,6 @@ class Profile:
 
 PROFILES = {
     "ci": Profile("ci", examples=60, shrink=False, max_shrunk_classes=0, scan=False),
-    "dev": Profile("dev", examples=200, shrink=True, max_shrunk_classes=30, scan=True),
-    "deep": Profile("deep", examples=1200, shrink=True, max_shrunk_classes=80, scan=True),
+    "dev": Profile("dev", examples=200, shrink=True, max_shrunk_classes=12, scan=True),
+    "deep": Profile("deep", examples=1000, shrink=True, max_shrunk_classes=40, scan=True),
 }

@@ -89,8 +89,12 @@ def element_regime(
     return ",".join(label for label in labels if label)
 
 
-def case_element_regime(case, index: tuple[int, ...]) -> str:
-    """Regime of element ``index`` (in the target's shape) of a case."""
+def case_element_regime(case, index: tuple[int, ...], with_weights: bool = True) -> str:
+    """Regime of element ``index`` (in the target's shape) of a case.
+
+    Accuracy divergences are driven by input and target, so ``with_weights=False`` (used for
+    ``value_mismatch``) leaves the weight labels out and keeps such classes few.
+    """
     shape = case.target.shape
     if case.target.size == 0 or len(index) != len(shape):
         return "empty"
@@ -100,6 +104,5 @@ def case_element_regime(case, index: tuple[int, ...]) -> str:
             return None
         return float(np.broadcast_to(a, shape)[index].astype(np.float64))
 
-    return element_regime(
-        case.function, case.dtype, at(case.input), at(case.target), at(case.weight), at(case.pos_weight)
-    )
+    w, p = (at(case.weight), at(case.pos_weight)) if with_weights else (None, None)
+    return element_regime(case.function, case.dtype, at(case.input), at(case.target), w, p)

@@ -389,6 +389,10 @@ def sign_of(form: Form) -> int:
 
 
 def approximate(form: Form) -> float:
-    """A float64 approximation for display (not certified)."""
+    """A float64 approximation (not certified; for display and tolerances), inf beyond range."""
+    from mpmath import mp
+
     part = enclose_transcendental_part(form, 64)
-    return float(form.const) + float(part.mid)
+    with mp.workprec(64):
+        value = mp.mpf(form.const.numerator) / form.const.denominator + part.mid
+    return float(value)
