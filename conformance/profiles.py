@@ -23,5 +23,5 @@ class Profile:
 PROFILES = {
     "ci": Profile("ci", examples=60, shrink=False, max_shrunk_classes=0, scan=False),
     "dev": Profile("dev", examples=200, shrink=True, max_shrunk_classes=12, scan=True),
-    "deep": Profile("deep", examples=1000, shrink=True, max_shrunk_classes=40, scan=True),
+    "deep": Profile("deep", examples=800, shrink=True, max_shrunk_classes=25, scan=True),
 }

@@ -13,8 +13,9 @@ in [0, 1]; the formula is defined everywhere and evaluated as written). Derivati
     d/dw = g
     d/dp = w * g_p, g_p = y A
 
-At a point with one infinite argument among x, y, p the quantity is its limit (table in
-docs/semantics.md); two or more infinite arguments raise UnsupportedPointError.
+A NaN in any argument of an element makes every quantity of that element NaN. At a point with
+one infinite argument among x, y, p the quantity is its limit (table in docs/semantics.md);
+two or more infinite arguments raise UnsupportedPointError.
 """
 
 from __future__ import annotations
@@ -107,10 +108,10 @@ def logits_quantity(
         depends, weighted = _DEPENDS[quantity]
     except KeyError:
         raise ValueError(f"unknown quantity {quantity!r}") from None
+    if any(isinstance(v, float) and math.isnan(v) for v in (x, y, w, p)):
+        return Ext.nan()  # a NaN argument: the point is not a point of the formula's domain
     args = {"x": x, "y": y, "p": p}
     used = {name: args[name] for name in depends}
-    if any(isinstance(v, float) and math.isnan(v) for v in used.values()):
-        return Ext.nan()
     infinite_args = [name for name, v in used.items() if isinstance(v, float)]
     if len(infinite_args) > 1:
         raise UnsupportedPointError(

@@ -15,6 +15,7 @@ Derivatives of l_n:
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 from oracle.extended import Ext
@@ -39,6 +40,8 @@ def clamped_log(a: Fraction) -> tuple[Form, bool]:
 
 def bce_quantity(quantity: str, x: Fraction, y: Fraction, w: Fraction | float) -> Ext:
     """One of 'value', 'input', 'target', 'weight' (the derivative wrt that argument)."""
+    if isinstance(w, float) and math.isnan(w):
+        return Ext.nan()  # NaN anywhere in the element makes every quantity NaN
     log_x, clamped_x = clamped_log(x)
     log_1mx, clamped_1mx = clamped_log(1 - x)
     if quantity == "weight":

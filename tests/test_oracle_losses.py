@@ -375,3 +375,16 @@ def test_gradient_at_an_infinite_logit_is_the_limit():
 def test_exact_value_is_available_as_a_form():
     r = oracle.binary_cross_entropy(0.5, 1.0)
     assert r.exact()[()].form.terms == {("log2",): F(1)}
+
+
+@pytest.mark.parametrize("wrt", ["input", "target", "weight", "pos_weight"])
+def test_nan_anywhere_in_an_element_makes_every_gradient_nan(wrt):
+    r = oracle.binary_cross_entropy_with_logits([0.5, 0.5], [NAN, 0.5], weight=[1.0, 1.0],
+                                                 pos_weight=[2.0, 2.0], reduction="none")
+    g = r.gradient(wrt, "float64")
+    assert np.isnan(g[0]) and not np.isnan(g[1])
+
+
+def test_nan_weight_makes_the_bce_weight_gradient_nan():
+    r = oracle.binary_cross_entropy([0.5], [0.5], weight=[NAN], reduction="sum")
+    assert np.isnan(r.gradient("weight", "float32")[0])
