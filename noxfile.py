@@ -35,8 +35,17 @@ def audit(session: nox.Session) -> None:
     """Audit numpy, torch and paddle against the oracle and write reports/ (pass --profile deep)."""
     _install(session, "all")
     args = session.posargs or ["--profile", "dev"]
-    session.run("bce-conformance", "audit", "--backend", "numpy", "--backend", "torch",
-                "--backend", "paddle", *args)
+    session.run(
+        "bce-conformance",
+        "audit",
+        "--backend",
+        "numpy",
+        "--backend",
+        "torch",
+        "--backend",
+        "paddle",
+        *args,
+    )
 
 
 @nox.session(python="3.11")

@@ -36,7 +36,9 @@ def assert_conforms(
         lines.append(f"  {r.description(case)}")
         if r.comparison is not None:
             c = r.comparison
-            lines.append(f"  element {list(c.element or ())}: expected {c.expected}, got {c.got} ({c.ulp:g} ULP)")
+            lines.append(
+                f"  element {list(c.element or ())}: expected {c.expected}, got {c.got} ({c.ulp:g} ULP)"
+            )
         if r.error:
             lines.append(f"  {r.error}")
     lines.append("case (replay with `bce-conformance replay`):")

@@ -23,11 +23,18 @@ from hypothesis import seed as hypothesis_seed
 
 from conformance.backends.protocol import Backend, Call, Outcome
 from conformance.cases import Case
+from conformance.comparison import compare
 from conformance.evaluate import QuantityResult, evaluate_case
 from conformance.expectation import expect
-from conformance.comparison import compare
 from conformance.profiles import Profile
-from conformance.records import DIVERGENT, BackendRun, DivergenceClass, Example, ScanPoint, VerdictCount
+from conformance.records import (
+    DIVERGENT,
+    BackendRun,
+    DivergenceClass,
+    Example,
+    ScanPoint,
+    VerdictCount,
+)
 from conformance.reproducer import reproducer
 from conformance.strategies import cases
 from conformance.tolerances import tolerance
@@ -51,7 +58,11 @@ class _ClassAccumulator:
         self.count += 1
         if self.first is None:
             self.first = (case, result)
-        ulp = result.comparison.ulp if result.comparison and result.comparison.ulp is not None else -1.0
+        ulp = (
+            result.comparison.ulp
+            if result.comparison and result.comparison.ulp is not None
+            else -1.0
+        )
         score = ulp if not math.isnan(ulp) else -1.0
         if self.worst is None or score > self.worst[0]:
             self.worst = (score, case, result)
@@ -69,13 +80,19 @@ class _Tally:
             key = (case.function, case.dtype, r.quantity, r.verdict)
             entry = self.counts.setdefault(key, [0, None])
             entry[0] += 1
-            if r.comparison is not None and r.comparison.max_ulp is not None and math.isfinite(r.comparison.max_ulp):
+            if (
+                r.comparison is not None
+                and r.comparison.max_ulp is not None
+                and math.isfinite(r.comparison.max_ulp)
+            ):
                 entry[1] = max(entry[1] or 0.0, r.comparison.max_ulp)
             if r.verdict in DIVERGENT:
                 cid = r.class_id(case)
                 acc = self.classes.get(cid)
                 if acc is None:
-                    acc = self.classes[cid] = _ClassAccumulator(case.function, case.dtype, r, r.description(case))
+                    acc = self.classes[cid] = _ClassAccumulator(
+                        case.function, case.dtype, r, r.description(case)
+                    )
                 acc.add(case, r)
 
 
@@ -112,7 +129,9 @@ def _explore(strategy, profile: Profile, seed: int, visit: Callable[[Case], None
 SHRINK_STEPS = 60  # evaluations allowed after the first failing example
 
 
-def _shrink(strategy, profile: Profile, seed: int, class_id: str, judge) -> tuple[Case, QuantityResult] | None:
+def _shrink(
+    strategy, profile: Profile, seed: int, class_id: str, judge
+) -> tuple[Case, QuantityResult] | None:
     """The smallest example of ``class_id`` Hypothesis's shrinker finds within SHRINK_STEPS
     evaluations (past them every candidate is declared passing, which ends the shrink; the
     shrinker only tries candidates smaller than its best, so the last failure seen is the best,
@@ -150,7 +169,11 @@ def _example(case: Case, result: QuantityResult, backend: Backend) -> Example:
     cmp = result.comparison
     exp = expect(case, (result.quantity[5:],) if result.quantity.startswith("grad_") else ())
     expected, exact = result.error, ""
-    if cmp is not None and exp.quantities.get(result.quantity) is not None and cmp.element is not None:
+    if (
+        cmp is not None
+        and exp.quantities.get(result.quantity) is not None
+        and cmp.element is not None
+    ):
         q = exp.quantities[result.quantity]
         expected = cmp.expected
         exact = q.exact[cmp.element].decimal(30) if q.exact.shape or cmp.element == () else ""
@@ -196,12 +219,17 @@ def _scan(backend: Backend, run: Runner, function: str, dtype: str) -> list[Scan
     xs, ys = x.astype(np.float64), y.astype(np.float64)
     if outcome.status != "ok" or exp.raises or exp.unsupported_point:
         verdict = outcome.status if outcome.status != "ok" else "did_not_raise"
-        return [ScanPoint(function, dtype, float(a), float(b), None, verdict) for a, b in zip(xs, ys)]
+        return [
+            ScanPoint(function, dtype, float(a), float(b), None, verdict) for a, b in zip(xs, ys)
+        ]
     want = exp.quantities["value"]
     got = np.asarray(outcome.value)
     tol = tolerance(function, dtype, backend.name, "value")
     if got.shape != want.rounded.shape or got.dtype != want.rounded.dtype:
-        return [ScanPoint(function, dtype, float(a), float(b), None, "shape_mismatch") for a, b in zip(xs, ys)]
+        return [
+            ScanPoint(function, dtype, float(a), float(b), None, "shape_mismatch")
+            for a, b in zip(xs, ys)
+        ]
     for i in range(x.size):
         cmp = compare(want.rounded[i : i + 1], want.exact[i : i + 1], got[i : i + 1], tol)
         ulp = cmp.ulp if cmp.ulp is not None and math.isfinite(cmp.ulp) else None
@@ -238,19 +266,24 @@ def audit_backend(
     for function in functions:
         for dtype in dtypes:
             strategy = cases(functions=(function,), dtypes=(dtype,))
-            done = [0]
+            label = f"{backend.name}: {function} {dtype}"
+            say(f"{label} 0/{profile.examples}")
 
-            def visit(case: Case) -> None:
+            def visit(case: Case, label: str = label, done: list[int] = [0]) -> None:  # noqa: B006
                 results = judge(case)
                 done[0] += 1
-                if done[0] % 10 == 0:
-                    say(f"{backend.name}: {function} {dtype} {done[0]}/{profile.examples}")
+                if done[0] % 25 == 0 and sys.stderr.isatty():
+                    say(f"{label} {done[0]}/{profile.examples}")
                 if results is not None:
                     tally.add(case, results)
 
             _explore(strategy, profile, seed, visit)
             if profile.shrink:
-                mine = [cid for cid, acc in tally.classes.items() if acc.function == function and acc.dtype == dtype]
+                mine = [
+                    cid
+                    for cid, acc in tally.classes.items()
+                    if acc.function == function and acc.dtype == dtype
+                ]
                 for cid in mine[: profile.max_shrunk_classes]:
                     say(f"{backend.name}: shrinking {cid}")
                     tally.classes[cid].minimal = _shrink(strategy, profile, seed, cid, judge)
@@ -267,7 +300,11 @@ def audit_backend(
         minimal = acc.minimal or acc.first
         worst = acc.worst
         assert minimal is not None and worst is not None
-        max_ulp = worst[2].comparison.ulp if worst[2].comparison and worst[2].comparison.ulp is not None else None
+        max_ulp = (
+            worst[2].comparison.ulp
+            if worst[2].comparison and worst[2].comparison.ulp is not None
+            else None
+        )
         divergences.append(
             DivergenceClass(
                 class_id=cid,
@@ -284,7 +321,9 @@ def audit_backend(
             )
         )
     counts = [
-        VerdictCount(function=k[0], dtype=k[1], quantity=k[2], verdict=k[3], count=v[0], max_ulp=v[1])
+        VerdictCount(
+            function=k[0], dtype=k[1], quantity=k[2], verdict=k[3], count=v[0], max_ulp=v[1]
+        )
         for k, v in sorted(tally.counts.items())
     ]
     return BackendRun(

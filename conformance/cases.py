@@ -60,7 +60,9 @@ class Case:
             return self.reduction
         return oracle.resolve_reduction(self.reduction, *self.legacy)
 
-    def to_call(self, grad_wrt: tuple[str, ...] = (), grad_output: np.ndarray | None = None) -> Call:
+    def to_call(
+        self, grad_wrt: tuple[str, ...] = (), grad_output: np.ndarray | None = None
+    ) -> Call:
         return Call(
             function=self.function,  # type: ignore[arg-type]
             dtype=self.dtype,
@@ -104,8 +106,17 @@ class Case:
     def from_json(cls, data: Any) -> Case:
         if not isinstance(data, dict):
             raise CaseError(f"a case must be a JSON object, got {type(data).__name__}")
-        unknown = set(data) - {"function", "dtype", "reduction", "api", "size_average", "reduce",
-                               *ARRAY_ARGUMENTS, "verdict", "note"}
+        unknown = set(data) - {
+            "function",
+            "dtype",
+            "reduction",
+            "api",
+            "size_average",
+            "reduce",
+            *ARRAY_ARGUMENTS,
+            "verdict",
+            "note",
+        }
         if unknown:
             raise CaseError(f"unknown field(s) {', '.join(sorted(unknown))}")
         for required in ("function", "dtype", "input", "target"):

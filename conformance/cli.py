@@ -40,21 +40,50 @@ def _parser() -> argparse.ArgumentParser:
             required=True,
             help="numpy | torch | torch-cuda | paddle | paddle-gpu | package.module:attr | an installed plugin's name",
         )
-        sp.add_argument("--timeout", type=float, default=120.0, help="seconds per backend call (default 120)")
-        sp.add_argument("--in-process", action="store_true", help="call the backend in this process (no crash/hang isolation)")
+        sp.add_argument(
+            "--timeout", type=float, default=120.0, help="seconds per backend call (default 120)"
+        )
+        sp.add_argument(
+            "--in-process",
+            action="store_true",
+            help="call the backend in this process (no crash/hang isolation)",
+        )
 
-    for name, help_text in (("run", "hunt divergences; exit 1 if any (with --baseline: if any new)"),
-                            ("audit", "hunt divergences and write JSON, Markdown and HTML reports")):
+    for name, help_text in (
+        ("run", "hunt divergences; exit 1 if any (with --baseline: if any new)"),
+        ("audit", "hunt divergences and write JSON, Markdown and HTML reports"),
+    ):
         sp = sub.add_parser(name, help=help_text)
         common(sp, many_backends=True)
-        sp.add_argument("--profile", choices=("ci", "dev", "deep"), default="ci" if name == "run" else "dev")
-        sp.add_argument("--seed", type=int, default=0, help="Hypothesis seed (same seed, same verdicts)")
-        sp.add_argument("--function", action="append", choices=FUNCTIONS, help="restrict to this function (repeatable)")
-        sp.add_argument("--dtype", action="append", choices=DTYPES, help="restrict to this dtype (repeatable)")
-        sp.add_argument("--baseline", type=Path, help="baseline of known divergence classes: gate on new ones")
-        sp.add_argument("--report-dir", type=Path, default=None if name == "run" else Path("reports"),
-                        help="write reports here" + (" (default: reports/)" if name == "audit" else ""))
-        sp.add_argument("--report-stem", default=None, help="file name stem of the reports (default: from the backends)")
+        sp.add_argument(
+            "--profile", choices=("ci", "dev", "deep"), default="ci" if name == "run" else "dev"
+        )
+        sp.add_argument(
+            "--seed", type=int, default=0, help="Hypothesis seed (same seed, same verdicts)"
+        )
+        sp.add_argument(
+            "--function",
+            action="append",
+            choices=FUNCTIONS,
+            help="restrict to this function (repeatable)",
+        )
+        sp.add_argument(
+            "--dtype", action="append", choices=DTYPES, help="restrict to this dtype (repeatable)"
+        )
+        sp.add_argument(
+            "--baseline", type=Path, help="baseline of known divergence classes: gate on new ones"
+        )
+        sp.add_argument(
+            "--report-dir",
+            type=Path,
+            default=None if name == "run" else Path("reports"),
+            help="write reports here" + (" (default: reports/)" if name == "audit" else ""),
+        )
+        sp.add_argument(
+            "--report-stem",
+            default=None,
+            help="file name stem of the reports (default: from the backends)",
+        )
         sp.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
 
     sp = sub.add_parser("replay", help="evaluate the cases of a JSON file and print each verdict")
@@ -108,7 +137,9 @@ def _audit(args) -> int:
         try:
             runner, close = _runner(spec, backend, args)
         except Exception as exc:  # the worker could not load the backend
-            report.runs.append(BackendRun(backend.name, backend.version, backend.device, "setup_error", str(exc)))
+            report.runs.append(
+                BackendRun(backend.name, backend.version, backend.device, "setup_error", str(exc))
+            )
             continue
         try:
             run = audit_backend(
@@ -146,7 +177,11 @@ def _verdict(report, baseline, command: str) -> int:
     for run in report.runs:
         n = len(run.divergences)
         diverging += n + (run.status != "completed")
-        state = run.status if run.status != "completed" else f"{n} divergence class(es), {run.cases} cases"
+        state = (
+            run.status
+            if run.status != "completed"
+            else f"{n} divergence class(es), {run.cases} cases"
+        )
         print(f"{run.backend} {run.version} ({run.device}): {state}")
         for d in run.divergences:
             print(f"  {d.class_id}  x{d.count}" + (f"  max {d.max_ulp:g} ULP" if d.max_ulp else ""))
@@ -178,7 +213,13 @@ def _replay(args) -> int:
         for i, case in enumerate(cases):
             results = evaluate_case(backend, case, runner)
             if results is None:
-                rows.append({"index": i, "verdict": "undecided", "detail": "the oracle does not decide this point"})
+                rows.append(
+                    {
+                        "index": i,
+                        "verdict": "undecided",
+                        "detail": "the oracle does not decide this point",
+                    }
+                )
                 continue
             worst = next((r for r in results if r.verdict != "conforms"), results[0])
             row = {"index": i, "verdict": worst.verdict}
@@ -187,8 +228,15 @@ def _replay(args) -> int:
                     "quantity": r.quantity,
                     "verdict": r.verdict,
                     "regime": r.regime,
-                    **({"ulp": r.comparison.ulp, "expected": r.comparison.expected, "got": r.comparison.got}
-                       if r.comparison is not None else {}),
+                    **(
+                        {
+                            "ulp": r.comparison.ulp,
+                            "expected": r.comparison.expected,
+                            "got": r.comparison.got,
+                        }
+                        if r.comparison is not None
+                        else {}
+                    ),
                     **({"error": r.error} if r.error else {}),
                 }
                 for r in results
@@ -209,7 +257,9 @@ def _replay(args) -> int:
                     if "error" in q:
                         line += f" {q['error']}"
             print(line)
-    return EXIT_OK if all(r["verdict"] in ("conforms", "unsupported") for r in rows) else EXIT_DIVERGES
+    return (
+        EXIT_OK if all(r["verdict"] in ("conforms", "unsupported") for r in rows) else EXIT_DIVERGES
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -73,7 +73,9 @@ def _value_regime(case: Case, exp: Expectation, cmp: Comparison) -> str:
     magnitudes = np.array([abs_value(t) for t in terms.reshape(-1)], dtype=np.float64)
     dominant = int(np.nanargmax(np.where(np.isnan(magnitudes), np.inf, magnitudes)))
     index = np.unravel_index(dominant, terms.shape) if terms.shape else ()
-    return f"reduction={case.effective_reduction}," + case_element_regime(case, tuple(index), weights)
+    return f"reduction={case.effective_reduction}," + case_element_regime(
+        case, tuple(index), weights
+    )
 
 
 def _gradient_regime(case: Case, quantity: str, cmp: Comparison) -> str:
@@ -87,7 +89,9 @@ def _gradient_regime(case: Case, quantity: str, cmp: Comparison) -> str:
     return case_element_regime(case, cmp.element or (), weights)
 
 
-def evaluate_case(backend: Backend, case: Case, runner: Runner | None = None) -> list[QuantityResult] | None:
+def evaluate_case(
+    backend: Backend, case: Case, runner: Runner | None = None
+) -> list[QuantityResult] | None:
     """Verdicts for the value and every gradient the backend offers; None if the oracle
     does not decide the point (docs/semantics.md)."""
     run = runner or backend.evaluate
@@ -100,7 +104,11 @@ def evaluate_case(backend: Backend, case: Case, runner: Runner | None = None) ->
         return [QuantityResult("value", outcome.status, "-", error=outcome.error or "")]
     if exp.raises:
         if outcome.status == "raised":
-            return [QuantityResult("value", "conforms", _error_regime(exp.error), error=outcome.error or "")]
+            return [
+                QuantityResult(
+                    "value", "conforms", _error_regime(exp.error), error=outcome.error or ""
+                )
+            ]
         return [QuantityResult("value", "did_not_raise", _error_regime(exp.error), error=exp.error)]
     if outcome.status == "raised" and grads:
         # Separate a failing gradient from the value: value alone, then each gradient alone.
@@ -108,12 +116,23 @@ def evaluate_case(backend: Backend, case: Case, runner: Runner | None = None) ->
         for g in grads:
             results += _judge_gradients(backend, case, exp, run(case.to_call(grad_wrt=(g,))), (g,))
         return results
-    return _judge_value(backend, case, exp, outcome) + _judge_gradients(backend, case, exp, outcome, grads)
+    return _judge_value(backend, case, exp, outcome) + _judge_gradients(
+        backend, case, exp, outcome, grads
+    )
 
 
-def _judge_value(backend: Backend, case: Case, exp: Expectation, outcome: Outcome) -> list[QuantityResult]:
+def _judge_value(
+    backend: Backend, case: Case, exp: Expectation, outcome: Outcome
+) -> list[QuantityResult]:
     if outcome.status != "ok":
-        return [QuantityResult("value", _status_verdict(outcome), _exception_regime(outcome.error or ""), error=outcome.error or "")]
+        return [
+            QuantityResult(
+                "value",
+                _status_verdict(outcome),
+                _exception_regime(outcome.error or ""),
+                error=outcome.error or "",
+            )
+        ]
     want = exp.quantities["value"]
     got = np.asarray(outcome.value) if outcome.value is not None else np.array([])
     tol = tolerance(case.function, case.dtype, backend.name, "value")
@@ -129,10 +148,19 @@ def _judge_gradients(
     for g in grads:
         quantity = f"grad_{g}"
         if outcome.status != "ok":
-            results.append(QuantityResult(quantity, _status_verdict(outcome), _exception_regime(outcome.error or ""), error=outcome.error or ""))
+            results.append(
+                QuantityResult(
+                    quantity,
+                    _status_verdict(outcome),
+                    _exception_regime(outcome.error or ""),
+                    error=outcome.error or "",
+                )
+            )
             continue
         if g not in outcome.gradients:
-            results.append(QuantityResult(quantity, "shape_mismatch", "-", error="no gradient returned"))
+            results.append(
+                QuantityResult(quantity, "shape_mismatch", "-", error="no gradient returned")
+            )
             continue
         want = exp.quantities[quantity]
         tol = tolerance(case.function, case.dtype, backend.name, quantity)
@@ -143,6 +171,9 @@ def _judge_gradients(
 
 
 def _status_verdict(outcome: Outcome) -> str:
-    return {"raised": "raised", "unsupported": "unsupported", "crashed": "crashed", "timeout": "timeout"}.get(
-        outcome.status, "crashed"
-    )
+    return {
+        "raised": "raised",
+        "unsupported": "unsupported",
+        "crashed": "crashed",
+        "timeout": "timeout",
+    }.get(outcome.status, "crashed")

@@ -8,6 +8,7 @@ the condition-aware error bound of the comparison.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
 import numpy as np
 
 import oracle
@@ -37,7 +38,9 @@ class Expectation:
 
 def gradient_arguments(case: Case) -> tuple[str, ...]:
     """Arguments of a case that have gradients: input, target, and weights that were given."""
-    return ("input", "target") + tuple(n for n in ("weight", "pos_weight") if getattr(case, n) is not None)
+    return ("input", "target") + tuple(
+        n for n in ("weight", "pos_weight") if getattr(case, n) is not None
+    )
 
 
 def abs_value(v: Ext) -> float:

@@ -43,7 +43,9 @@ class Example:
 class DivergenceClass:
     """Every example sharing backend, function, dtype, quantity, verdict and input regime."""
 
-    class_id: str  # stable key, e.g. "binary_cross_entropy/float32/grad_input/value_mismatch/x=0,y=1"
+    class_id: (
+        str  # stable key, e.g. "binary_cross_entropy/float32/grad_input/value_mismatch/x=0,y=1"
+    )
     function: str
     dtype: str
     quantity: str
@@ -110,7 +112,9 @@ def report_from_json(data: dict[str, Any]) -> AuditReport:
     runs = []
     for r in data.get("runs", []):
         divergences = [
-            DivergenceClass(**{**d, "minimal": Example(**d["minimal"]), "worst": Example(**d["worst"])})
+            DivergenceClass(
+                **{**d, "minimal": Example(**d["minimal"]), "worst": Example(**d["worst"])}
+            )
             for d in r.get("divergences", [])
         ]
         runs.append(

@@ -85,7 +85,12 @@ def _weight_label(prefix: str, v: float | None) -> str | None:
 def element_regime(
     function: str, dtype: str, x: float, y: float, w: float | None = None, p: float | None = None
 ) -> str:
-    labels = [_x_label(function, x, dtype), _y_label(y), _weight_label("w", w), _weight_label("p", p)]
+    labels = [
+        _x_label(function, x, dtype),
+        _y_label(y),
+        _weight_label("w", w),
+        _weight_label("p", p),
+    ]
     return ",".join(label for label in labels if label)
 
 

@@ -103,7 +103,9 @@ def _generic(case: Case, quantity: str, backend_spec: str) -> str:
         module, attr = backend_spec.split(":", 1)
         lines.append(f"from {module} import {attr} as impl")
     else:
-        lines.append(f"from conformance.backends.plugins import load_backend  # backend {backend_spec!r}")
+        lines.append(
+            f"from conformance.backends.plugins import load_backend  # backend {backend_spec!r}"
+        )
     lines.append("")
     for name, a in case.arrays.items():
         lines.append(f"{name} = np.array({_literal(a)}, dtype={dt})")

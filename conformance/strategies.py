@@ -39,7 +39,9 @@ def _subnormals(dtype: str) -> st.SearchStrategy[float]:
     return st.integers(1, (1 << (fmt.precision - 1)) - 1).map(lambda k: k * tiny)
 
 
-def _probability(dtype: str, regimes: tuple[str, ...], allow_errors: bool) -> st.SearchStrategy[float]:
+def _probability(
+    dtype: str, regimes: tuple[str, ...], allow_errors: bool
+) -> st.SearchStrategy[float]:
     p = format_of(dtype).precision
     options = {
         "uniform": st.floats(0.0, 1.0, allow_subnormal=False),
@@ -138,11 +140,15 @@ def broadcast_shape(draw, target: tuple[int, ...], allow_errors: bool) -> tuple[
     return target[:-1] + (target[-1] + 1,)
 
 
-def _array(draw, elements: st.SearchStrategy[float], shape: tuple[int, ...], dtype: str) -> np.ndarray:
+def _array(
+    draw, elements: st.SearchStrategy[float], shape: tuple[int, ...], dtype: str
+) -> np.ndarray:
     n = int(np.prod(shape, dtype=np.int64))
     values = draw(st.lists(elements, min_size=n, max_size=n))
     with np.errstate(over="ignore"):
-        return np.array(values, dtype=np.float64).astype(format_of(dtype).numpy_dtype).reshape(shape)
+        return (
+            np.array(values, dtype=np.float64).astype(format_of(dtype).numpy_dtype).reshape(shape)
+        )
 
 
 @st.composite
@@ -164,7 +170,9 @@ def cases(
     reduction = draw(st.sampled_from(reductions))
     legacy_pair = None
     if legacy and draw(st.integers(0, 9)) == 0:
-        legacy_pair = draw(st.sampled_from([(None, False), (False, None), (True, True), (False, True)]))
+        legacy_pair = draw(
+            st.sampled_from([(None, False), (False, None), (True, True), (False, True)])
+        )
     shape = draw(shapes(max_elements))
     if function == "binary_cross_entropy":
         x_elements = _probability(dtype, regimes or PROBABILITY_REGIMES, allow_errors)
@@ -180,7 +188,9 @@ def cases(
         weight = _array(draw, _weight_value(), w_shape, dtype)
     if function == "binary_cross_entropy_with_logits" and draw(st.booleans()):
         p_shape = draw(broadcast_shape(shape, allow_errors and draw(st.integers(0, 9)) == 0))
-        pos_weight = _array(draw, _weight_value(positive_only=True) | st.just(math.inf), p_shape, dtype)
+        pos_weight = _array(
+            draw, _weight_value(positive_only=True) | st.just(math.inf), p_shape, dtype
+        )
     return Case(
         function=function,
         dtype=dtype,

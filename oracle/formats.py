@@ -111,7 +111,9 @@ def decode_bits(bits: int, fmt: Format) -> Fraction | float:
     if biased == 0:
         magnitude = Fraction(fraction) * Fraction(2) ** fmt.quantum_min
     else:
-        magnitude = Fraction(fraction | (1 << (p - 1))) * Fraction(2) ** (biased - 1 + fmt.quantum_min)
+        magnitude = Fraction(fraction | (1 << (p - 1))) * Fraction(2) ** (
+            biased - 1 + fmt.quantum_min
+        )
     return -magnitude if negative else magnitude
 
 

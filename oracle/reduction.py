@@ -13,7 +13,9 @@ from oracle.errors import OracleReductionError
 REDUCTIONS = ("none", "mean", "sum")
 
 
-def resolve_reduction(reduction: str, size_average: bool | None = None, reduce: bool | None = None) -> str:
+def resolve_reduction(
+    reduction: str, size_average: bool | None = None, reduce: bool | None = None
+) -> str:
     """The effective reduction, 'none' | 'mean' | 'sum'."""
     if size_average is not None or reduce is not None:
         if reduce is None or reduce:

@@ -10,7 +10,9 @@ import importlib.util
 
 from hypothesis import HealthCheck, settings
 
-_COMMON = dict(deadline=None, database=None, suppress_health_check=list(HealthCheck), print_blob=True)
+_COMMON = dict(
+    deadline=None, database=None, suppress_health_check=list(HealthCheck), print_blob=True
+)
 settings.register_profile("ci", max_examples=40, derandomize=True, **_COMMON)
 settings.register_profile("dev", max_examples=300, **_COMMON)
 settings.register_profile("deep", max_examples=3000, **_COMMON)
@@ -36,5 +38,7 @@ def pytest_addoption(parser):
 
 def pytest_generate_tests(metafunc):
     if "backend_spec" in metafunc.fixturenames:
-        specs = metafunc.config.getoption("backend") or [b for b in DEFAULT_BACKENDS if _installed(b)]
+        specs = metafunc.config.getoption("backend") or [
+            b for b in DEFAULT_BACKENDS if _installed(b)
+        ]
         metafunc.parametrize("backend_spec", specs, scope="session")

@@ -34,7 +34,12 @@ def test_every_16_bit_pattern_decodes_and_rounds_back_to_itself(dtype):
 
 @pytest.mark.parametrize(
     "dtype, max_bits",
-    [("float64", 0x7FEFFFFFFFFFFFFF), ("float32", 0x7F7FFFFF), ("float16", 0x7BFF), ("bfloat16", 0x7F7F)],
+    [
+        ("float64", 0x7FEFFFFFFFFFFFFF),
+        ("float32", 0x7F7FFFFF),
+        ("float16", 0x7BFF),
+        ("bfloat16", 0x7F7F),
+    ],
 )
 def test_largest_finite_rounds_to_itself_and_half_ulp_above_overflows(dtype, max_bits):
     fmt = FORMATS[dtype]
@@ -87,7 +92,10 @@ def test_ties_round_to_even_at_one(dtype, p):
 def test_random_float64_values_round_to_float32_and_float16_as_numpy_converts_them():
     rng = np.random.default_rng(7)
     values = np.concatenate(
-        [rng.standard_normal(2000) * 10.0 ** rng.integers(-50, 50, 2000), rng.standard_normal(500) * 1e-6]
+        [
+            rng.standard_normal(2000) * 10.0 ** rng.integers(-50, 50, 2000),
+            rng.standard_normal(500) * 1e-6,
+        ]
     )
     for v in values:
         with np.errstate(over="ignore"):
@@ -120,7 +128,10 @@ def test_round_to_rejects_an_unknown_dtype():
 def test_ulp_distance_counts_steps_across_zero_and_to_infinity():
     f32 = np.float32
     a = np.array([1.0, -0.0, f32(1.4e-45), np.inf, np.nan, np.nan], dtype=np.float32)
-    b = np.array([np.nextafter(f32(1), f32(2)), 0.0, -f32(1.4e-45), f32(3.4028235e38), 1.0, np.nan], dtype=np.float32)
+    b = np.array(
+        [np.nextafter(f32(1), f32(2)), 0.0, -f32(1.4e-45), f32(3.4028235e38), 1.0, np.nan],
+        dtype=np.float32,
+    )
     assert ulp_distance(a, b).tolist() == [1.0, 0.0, 2.0, 1.0, np.inf, 0.0]
 
 

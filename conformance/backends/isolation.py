@@ -252,7 +252,10 @@ class IsolatedRunner:
     """
 
     def __init__(
-        self, backend_spec: str, timeout_s: float, startup_timeout_s: float = DEFAULT_STARTUP_TIMEOUT_S
+        self,
+        backend_spec: str,
+        timeout_s: float,
+        startup_timeout_s: float = DEFAULT_STARTUP_TIMEOUT_S,
     ) -> None:
         self.spec = backend_spec
         self.timeout_s = timeout_s
