@@ -165,7 +165,7 @@ def _finite_or_none(v: float | None) -> float | None:
     return v if v is not None and math.isfinite(v) else None
 
 
-def _example(case: Case, result: QuantityResult, backend: Backend) -> Example:
+def _example(case: Case, result: QuantityResult, backend: Backend, spec: str | None) -> Example:
     cmp = result.comparison
     exp = expect(case, (result.quantity[5:],) if result.quantity.startswith("grad_") else ())
     expected, exact = result.error, ""
@@ -188,7 +188,7 @@ def _example(case: Case, result: QuantityResult, backend: Backend) -> Example:
         got=(cmp.got if cmp is not None else result.error) or "",
         ulp=_finite_or_none(cmp.ulp if cmp is not None else None),
         condition_error=_finite_or_none(cmp.condition_error if cmp is not None else None),
-        reproducer=reproducer(case, result.quantity, backend.name, backend.device),
+        reproducer=reproducer(case, result.quantity, backend.name, backend.device, spec),
     )
 
 
@@ -245,6 +245,7 @@ def audit_backend(
     dtypes: tuple[str, ...] = ("float64", "float32", "float16", "bfloat16"),
     runner: Runner | None = None,
     progress: Progress | None = None,
+    spec: str | None = None,
 ) -> BackendRun:
     """Hunt, shrink and scan one backend; the BackendRun holds every record of it."""
     run = runner or backend.evaluate
@@ -316,8 +317,8 @@ def audit_backend(
                 description=acc.description,
                 count=acc.count,
                 max_ulp=max_ulp if max_ulp is None or math.isfinite(max_ulp) else None,
-                minimal=_example(minimal[0], minimal[1], backend),
-                worst=_example(worst[1], worst[2], backend),
+                minimal=_example(minimal[0], minimal[1], backend, spec),
+                worst=_example(worst[1], worst[2], backend, spec),
             )
         )
     counts = [

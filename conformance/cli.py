@@ -150,6 +150,7 @@ def _audit(args) -> int:
                 dtypes=tuple(args.dtype or DTYPES),
                 runner=runner,
                 progress=None if args.quiet else stderr_progress,
+                spec=spec,
             )
         finally:
             close()

@@ -85,7 +85,7 @@ def _gradient_regime(case: Case, quantity: str, cmp: Comparison) -> str:
         return case_element_regime(case, cmp.element or (), weights)
     shape = getattr(case, argument).shape
     if shape != case.target.shape:
-        return f"sum-over-broadcast({argument}{list(shape)})"
+        return f"sum-over-broadcast({argument}[{','.join(map(str, shape))}])"
     return case_element_regime(case, cmp.element or (), weights)
 
 

@@ -7,6 +7,7 @@ rebuilds the very bits of the case.
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -90,23 +91,14 @@ def _paddle(case: Case, quantity: str, device: str) -> str:
     return "\n".join(lines)
 
 
-def _generic(case: Case, quantity: str, backend_spec: str) -> str:
+def _numpy_kernel(case: Case, quantity: str) -> str:
     lines = ["import numpy as np"]
     if case.dtype == "bfloat16":
         lines.append("import ml_dtypes")
         dt = "ml_dtypes.bfloat16"
     else:
         dt = f"np.{case.dtype}"
-    if backend_spec == "numpy":
-        lines.append("from conformance.backends import numpy_kernel as impl")
-    elif ":" in backend_spec:
-        module, attr = backend_spec.split(":", 1)
-        lines.append(f"from {module} import {attr} as impl")
-    else:
-        lines.append(
-            f"from conformance.backends.plugins import load_backend  # backend {backend_spec!r}"
-        )
-    lines.append("")
+    lines += ["from conformance.backends import numpy_kernel", ""]
     for name, a in case.arrays.items():
         lines.append(f"{name} = np.array({_literal(a)}, dtype={dt})")
     args = ["input", "target"]
@@ -114,18 +106,39 @@ def _generic(case: Case, quantity: str, backend_spec: str) -> str:
         args.append("weight=weight")
     if case.pos_weight is not None:
         args.append("pos_weight=pos_weight")
-    args.append(f"reduction={case.reduction!r}")
-    lines.append(f"print(impl.{case.function}({', '.join(args)}))")
-    if quantity != "value":
-        lines.append(f"# the divergence is in the gradient {quantity}; replay it with:")
-    lines.append(f"# bce-conformance replay --backend {backend_spec} case.json")
+    args.append(f"reduction={case.effective_reduction!r}")
+    if quantity == "value":
+        lines.append(f"print(numpy_kernel.{case.function}({', '.join(args)}))")
+    else:
+        wrt = quantity.removeprefix("grad_")
+        lines.append(
+            f"print(numpy_kernel.{case.function}_gradients({', '.join(args)}, wrt=({wrt!r},)))"
+        )
     return "\n".join(lines)
 
 
-def reproducer(case: Case, quantity: str, backend: str, device: str = "cpu") -> str:
-    """A snippet that re-runs ``case`` in ``backend``'s own API and prints the quantity."""
+def _replay(case: Case, quantity: str, spec: str) -> str:
+    """Any other backend: the exact case as JSON, replayed through the command line."""
+    return "\n".join(
+        [
+            f"# {quantity} of this case, through the backend's adapter:",
+            "cat > case.json <<'EOF'",
+            json.dumps([case.to_json()]),
+            "EOF",
+            f"bce-conformance replay --backend {spec} case.json",
+        ]
+    )
+
+
+def reproducer(
+    case: Case, quantity: str, backend: str, device: str = "cpu", spec: str | None = None
+) -> str:
+    """A snippet that re-runs ``case`` in ``backend``'s own API and prints the quantity; for a
+    plugin, a ``bce-conformance replay`` of the exact case (``spec``: how it was loaded)."""
     if backend == "torch":
         return _torch(case, quantity, device)
     if backend == "paddle":
         return _paddle(case, quantity, device)
-    return _generic(case, quantity, backend)
+    if backend == "numpy":
+        return _numpy_kernel(case, quantity)
+    return _replay(case, quantity, spec or backend)

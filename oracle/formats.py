@@ -294,4 +294,4 @@ def ulp_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     nan_a = mag_a > inf_bits
     nan_b = mag_b > inf_bits
     dist = np.where(nan_a | nan_b, np.inf, dist)
-    return np.where(nan_a & nan_b, 0.0, dist)
+    return np.where(nan_a & nan_b, 0.0, dist).reshape(a.shape)
