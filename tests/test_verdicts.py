@@ -7,7 +7,6 @@ rounded values and break exactly one thing each.
 import json
 
 import numpy as np
-import pytest
 
 from conformance.backends.isolation import IsolatedRunner, evaluate_in_process
 from conformance.cases import Case
