@@ -16,7 +16,7 @@ from conformance.backends.protocol import Backend, Call, Outcome
 from conformance.cases import Case
 from conformance.comparison import Comparison, compare
 from conformance.expectation import Expectation, abs_value, expect, gradient_arguments
-from conformance.regimes import case_element_regime
+from conformance.regimes import case_element_regime, special_values
 from conformance.tolerances import tolerance
 
 Runner = Callable[[Call], Outcome]
@@ -63,9 +63,24 @@ def _exception_regime(text: str) -> str:
     return "exception:" + (text.partition(":")[0] or "unknown")
 
 
+def _special_regime(case: Case, cmp: Comparison, reduced: bool) -> str | None:
+    """NaN and infinity divergences are classed by the special arguments alone (the element's,
+    or every element's for a reduced quantity), e.g. ``x=+inf,y=+inf``; None if there are none."""
+    if cmp.verdict not in ("nan_mismatch", "inf_mismatch"):
+        return None
+    specials = special_values(case, None if reduced else (cmp.element or ()))
+    if not specials:
+        return None
+    return ("reduced:" if reduced else "") + specials
+
+
 def _value_regime(case: Case, exp: Expectation, cmp: Comparison) -> str:
     weights = cmp.verdict != "value_mismatch"
-    if case.effective_reduction == "none":
+    reduced = case.effective_reduction != "none"
+    special = _special_regime(case, cmp, reduced)
+    if special is not None:
+        return special
+    if not reduced:
         return case_element_regime(case, cmp.element or (), weights)
     terms = exp.quantities["value"].terms  # regime of the term of largest magnitude
     if terms.size == 0:
@@ -81,11 +96,14 @@ def _value_regime(case: Case, exp: Expectation, cmp: Comparison) -> str:
 def _gradient_regime(case: Case, quantity: str, cmp: Comparison) -> str:
     argument = quantity[5:]
     weights = cmp.verdict != "value_mismatch"
-    if argument in ("input", "target"):
-        return case_element_regime(case, cmp.element or (), weights)
-    shape = getattr(case, argument).shape
-    if shape != case.target.shape:
-        return f"sum-over-broadcast({argument}[{','.join(map(str, shape))}])"
+    broadcast = (
+        argument in ("weight", "pos_weight") and getattr(case, argument).shape != case.target.shape
+    )
+    special = _special_regime(case, cmp, broadcast)
+    if special is not None:
+        return special
+    if broadcast:
+        return f"sum-over-broadcast({argument})"
     return case_element_regime(case, cmp.element or (), weights)
 
 

@@ -111,3 +111,38 @@ def case_element_regime(case, index: tuple[int, ...], with_weights: bool = True)
 
     w, p = (at(case.weight), at(case.pos_weight)) if with_weights else (None, None)
     return element_regime(case.function, case.dtype, at(case.input), at(case.target), w, p)
+
+
+def _special(prefix: str, v: float | None) -> str | None:
+    if v is None:
+        return None
+    if math.isnan(v):
+        return f"{prefix}=nan"
+    if math.isinf(v):
+        return f"{prefix}={'+' if v > 0 else '-'}inf" if prefix in ("x", "y") else f"{prefix}=inf"
+    if v == 0 and prefix in ("w", "p"):
+        return f"{prefix}=0"
+    return None
+
+
+def special_values(case, index: tuple[int, ...] | None = None) -> str:
+    """The special arguments (NaN, infinities, zero weights) of one element, or of every element
+    when ``index`` is None: the regime of NaN and infinity divergences, e.g. ``x=+inf,w=inf``.
+    Empty when there are none."""
+    shape = case.target.shape
+    if case.target.size == 0:
+        return ""
+    labels: set[str] = set()
+    for prefix, a in (
+        ("x", case.input),
+        ("y", case.target),
+        ("w", case.weight),
+        ("p", case.pos_weight),
+    ):
+        if a is None:
+            continue
+        values = np.broadcast_to(a, shape).astype(np.float64)
+        picked = [float(values[index])] if index is not None else values.reshape(-1).tolist()
+        labels.update(label for v in picked if (label := _special(prefix, v)))
+    order = {"x": 0, "y": 1, "w": 2, "p": 3}
+    return ",".join(sorted(labels, key=lambda s: (order[s[0]], s)))
