@@ -269,6 +269,28 @@ def test_nan_in_any_argument_of_an_element_gives_nan(where):
     assert np.isnan(out[0])
 
 
+@pytest.mark.parametrize("where", ["input", "target", "weight", "pos_weight"])
+def test_nan_in_any_argument_makes_every_gradient_nan(where):
+    # even d/dy, which does not involve y, and d/dw, which does not involve w
+    args = {"input": [0.5], "target": [0.5], "weight": [1.0], "pos_weight": [1.0]}
+    args[where] = [NAN]
+    grads = logits_grads(
+        args["input"],
+        args["target"],
+        w=args["weight"],
+        p=args["pos_weight"],
+        wrt=("input", "target", "weight", "pos_weight"),
+    )
+    assert all(np.isnan(g[0]) for g in grads.values())
+
+
+def test_nan_weight_makes_the_bce_weight_gradient_nan():
+    grads = binary_cross_entropy_gradients(
+        arr(0.5), arr(0.5), arr(NAN), reduction="none", wrt=("weight",)
+    )
+    assert np.isnan(grads["weight"][0])
+
+
 def test_nan_pos_weight_gives_nan_even_with_zero_target():
     assert np.isnan(logits([0.5], [0.0], p=[NAN])[0])
 
