@@ -49,7 +49,7 @@ def compare(
     exact: np.ndarray,
     got: np.ndarray,
     tol: Tolerance,
-    abs_terms: float | None = None,
+    abs_terms: np.ndarray | None = None,
     n_terms: int | None = None,
 ) -> Comparison:
     """Compare ``got`` with the correctly rounded ``expected`` (same dtype) element by element."""
@@ -72,13 +72,19 @@ def compare(
     verdicts[bad] = "value_mismatch"
     verdicts[bad & (np.isinf(e64) | np.isinf(g64))] = "inf_mismatch"
     verdicts[bad & (e_nan ^ g_nan)] = "nan_mismatch"
-    condition_error = None
-    if abs_terms is not None and shape == () and verdicts[0] == "value_mismatch":
-        exact_value = _exact_float(exact[()])
-        scale = unit_roundoff(format_of(expected.dtype).name) * abs_terms
-        condition_error = abs(float(g64[0]) - exact_value) / scale if scale > 0 else float("inf")
-        if condition_error <= tol.condition_bound(n_terms or 1):
-            verdicts[0] = "conforms"
+    condition_errors = np.full(exp_flat.shape, np.nan)
+    if abs_terms is not None:
+        # Reduced elements: within the bound of a correct pairwise summation, they conform.
+        scales = unit_roundoff(format_of(expected.dtype).name) * np.broadcast_to(
+            abs_terms, shape
+        ).reshape(-1)
+        exact_flat = exact.reshape(-1)
+        bound = tol.condition_bound(n_terms or 1)
+        for i in np.flatnonzero(verdicts == "value_mismatch"):
+            error = abs(float(g64[i]) - _exact_float(exact_flat[i]))
+            condition_errors[i] = error / scales[i] if scales[i] > 0 else np.inf
+            if condition_errors[i] <= bound:
+                verdicts[i] = "conforms"
     severity = np.array([_SEVERITY[v] for v in verdicts], dtype=np.int64)
     finite_ulps = np.where(np.isfinite(ulps), ulps, -1.0)
     worst = int(np.lexsort((finite_ulps, severity))[-1])
@@ -87,7 +93,9 @@ def compare(
         element=tuple(int(i) for i in np.unravel_index(worst, shape)) if shape else (),
         ulp=float(ulps[worst]),
         max_ulp=max(float(finite_ulps.max()), 0.0),
-        condition_error=condition_error,
+        condition_error=None
+        if np.isnan(condition_errors[worst])
+        else float(condition_errors[worst]),
         expected=repr(float(e64[worst])),
         got=repr(float(g64[worst])),
     )

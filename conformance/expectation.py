@@ -21,7 +21,8 @@ from oracle.linear_forms import approximate
 class Expected:
     rounded: np.ndarray  # in the case's dtype
     exact: np.ndarray  # object array of Ext
-    abs_terms: float | None = None  # sum |element terms|, for reductions
+    abs_terms: np.ndarray | None = None  # per result element: sum |terms| it reduces
+    n_terms: int = 1  # how many terms each result element sums
     terms: np.ndarray | None = None  # the unreduced element terms (Ext), for reductions
 
 
@@ -47,6 +48,14 @@ def abs_value(v: Ext) -> float:
     if not v.is_finite:
         return float("inf") if v.kind != "nan" else float("nan")
     return abs(approximate(v.form))
+
+
+def _sum_to_shape(values: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum a target-shaped float array over the axes along which ``shape`` was broadcast."""
+    lead = values.ndim - len(shape)
+    out = values.sum(axis=tuple(range(lead))) if lead else values
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and out.shape[i] != 1)
+    return (out.sum(axis=axes, keepdims=True) if axes else out).reshape(shape)
 
 
 def _oracle_call(case: Case) -> oracle.LossResult:
@@ -81,11 +90,19 @@ def _compute(case: Case, gradients: tuple[str, ...]) -> Expectation:
         value = Expected(result.rounded(case.dtype), exact)
         if result.reduction != "none":
             value.terms = result.elements
-            value.abs_terms = float(sum(abs_value(v) for v in result.elements.reshape(-1)))
+            value.abs_terms = np.array(sum(abs_value(v) for v in result.elements.reshape(-1)))
+            value.n_terms = int(result.elements.size)
         quantities = {"value": value}
         for wrt in gradients:
             g_exact = result.gradient_exact(wrt)
-            quantities[f"grad_{wrt}"] = Expected(result.gradient(wrt, case.dtype), g_exact)
+            grad = Expected(result.gradient(wrt, case.dtype), g_exact)
+            if g_exact.shape != result.target_shape:  # summed over broadcast axes
+                magnitudes = np.vectorize(abs_value, otypes=[np.float64])(
+                    result.gradient_contributions(wrt)
+                )
+                grad.abs_terms = _sum_to_shape(magnitudes, g_exact.shape)
+                grad.n_terms = max(1, magnitudes.size // max(1, g_exact.size))
+            quantities[f"grad_{wrt}"] = grad
         return Expectation(quantities=quantities)
     except oracle.UnsupportedPointError as exc:
         return Expectation(unsupported_point=str(exc))

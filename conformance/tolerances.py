@@ -12,7 +12,9 @@ terms ``t_i``, ``u = 2**-p`` the unit roundoff of the dtype and ``N`` the number
 
     |S_hat - S| <= (k + ceil(log2 N) + 1) * u * sum |t_i|     (mean: everything divided by N)
 
-where ``k`` is the element tolerance in ULP: that is the error bound of a pairwise summation of
+where ``k`` is the element tolerance in ULP (the same bound, per element, judges a gradient
+with respect to a broadcast weight or pos_weight, which sums the contributions of the elements
+it was broadcast over): that is the error bound of a pairwise summation of
 terms each within ``k`` ULP, so a correct pairwise (or better) sum is never a false alarm while a
 naive float16 accumulation of many terms, or a wrong term, is caught.
 """

@@ -104,18 +104,26 @@ class LossResult:
         key = (wrt, tuple(go.reshape(-1)))
         if key in self._gradients:
             return self._gradients[key]
-        factor = self._mean_factor()
-        contributions = np.empty(self.target_shape, dtype=object)
-        flat = contributions.reshape(-1)
-        for i in range(self._size):
-            g = go.reshape(-1)[i if self.reduction == "none" else 0]
-            flat[i] = self._quantity(wrt, i).scale(g * factor)
+        contributions = self.gradient_contributions(wrt, grad_output)
         if wrt in ("input", "target"):
             result = contributions
         else:
             result = sum_to_shape(contributions, arg_shape, Ext.__add__, ZERO)
         self._gradients[key] = result
         return result
+
+    def gradient_contributions(self, wrt: str, grad_output: object = None) -> np.ndarray:
+        """Per element of the unreduced loss (target-shaped), that element's exact contribution
+        to the gradient with respect to ``wrt``; a broadcast argument's gradient is their sum
+        over the broadcast axes."""
+        go = self._grad_output(grad_output).reshape(-1)
+        factor = self._mean_factor()
+        contributions = np.empty(self.target_shape, dtype=object)
+        flat = contributions.reshape(-1)
+        for i in range(self._size):
+            g = go[i if self.reduction == "none" else 0]
+            flat[i] = self._quantity(wrt, i).scale(g * factor)
+        return contributions
 
     def gradient(self, wrt: str, dtype: object, grad_output: object = None) -> np.ndarray:
         """The correctly rounded gradient with respect to ``wrt``, shaped like that argument."""
