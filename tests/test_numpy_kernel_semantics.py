@@ -428,3 +428,18 @@ def test_backend_returns_value_and_gradients_in_one_outcome():
     assert outcome.status == "ok" and outcome.value == value
     assert outcome.gradients["input"].dtype == np.float32
     np.testing.assert_array_equal(outcome.gradients["input"], grads["input"])
+
+
+def test_weight_gradient_over_an_empty_target_is_zeros_of_the_weight_shape():
+    # Found by the deep audit: a (0,) weight broadcast over a [1, 3, 0] target.
+    from conformance.backends import numpy_kernel as nk
+
+    x = np.zeros((1, 3, 0), dtype=np.float32)
+    g = nk.binary_cross_entropy_with_logits_gradients(
+        x, x, weight=np.zeros((0,), np.float32), reduction="sum", wrt=("weight",)
+    )
+    assert g["weight"].shape == (0,)
+    g = nk.binary_cross_entropy_with_logits_gradients(
+        x, x, weight=np.ones((3, 1), np.float32), reduction="sum", wrt=("weight",)
+    )
+    assert g["weight"].tolist() == [[0.0], [0.0], [0.0]]

@@ -859,7 +859,8 @@ def _sum_to_shape(values: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     kept = [axis for axis in range(values.ndim) if axis not in summed]
     moved = np.transpose(values, kept + summed)
     rows = int(np.prod([values.shape[a] for a in kept], dtype=np.int64))
-    return moved.reshape(rows, -1).sum(axis=1).reshape(shape)
+    columns = int(np.prod([values.shape[a] for a in summed], dtype=np.int64))
+    return moved.reshape(rows, columns).sum(axis=1).reshape(shape)  # no -1: empty arrays
 
 
 def _gradient_scale(problem: _Problem, grad_output: object) -> np.ndarray | np.generic:
