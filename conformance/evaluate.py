@@ -64,14 +64,16 @@ def _exception_regime(text: str) -> str:
 
 
 def _special_regime(case: Case, cmp: Comparison, reduced: bool) -> str | None:
-    """NaN and infinity divergences are classed by the special arguments alone (the element's,
-    or every element's for a reduced quantity), e.g. ``x=+inf,y=+inf``; None if there are none."""
+    """NaN and infinity divergences are classed by the special arguments of the element alone,
+    e.g. ``x=+inf,w=inf``, or as ``reduced:special-values`` for a reduced quantity with any;
+    None if there are none."""
     if cmp.verdict not in ("nan_mismatch", "inf_mismatch"):
         return None
     specials = special_values(case, None if reduced else (cmp.element or ()))
     if not specials:
         return None
-    return ("reduced:" if reduced else "") + specials
+    # A reduced quantity mixes many elements: one class, whose causes the elementwise classes name.
+    return "reduced:special-values" if reduced else specials
 
 
 def _value_regime(case: Case, exp: Expectation, cmp: Comparison) -> str:
