@@ -14,7 +14,7 @@ TORCH = "torch==2.13.0"
 # The baselines in reports/ were made with these exact versions; Hypothesis is pinned too,
 # because the examples a seed produces (and so the ci profile's verdicts) depend on its version.
 PADDLE = "paddlepaddle==3.3.1"
-HYPOTHESIS = "hypothesis==6.155.2"
+HYPOTHESIS = "hypothesis==6.170.15"
 
 
 def _install(session: nox.Session, extras: str) -> None:
