@@ -144,7 +144,7 @@ RULES: list[tuple[tuple[str, ...], str, str]] = [
 ]
 
 
-# Identities checked by tests/conformance/test_identities.py that a framework violates beyond
+# Identities checked by tests/harness/test_identities.py that a framework violates beyond
 # twice its tolerance; the test fails on a violation not listed here.
 IDENTITY_VIOLATIONS: dict[str, dict[str, str]] = {
     "torch": {
