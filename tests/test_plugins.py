@@ -251,3 +251,8 @@ def test_gradient_declared_without_hook_is_a_setup_error():
 
     with pytest.raises(TypeError, match="no gradient"):
         FunctionBackend(NoHook())
+
+
+def test_a_plain_module_exposing_the_two_functions_is_a_backend():
+    backend = load_backend("tests.plugins_fixtures.minimal_module")
+    assert backend.name == "tests.plugins_fixtures.minimal_module"

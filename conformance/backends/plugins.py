@@ -382,7 +382,22 @@ def load_backend(spec: str) -> Backend:
                 f"({_one_line(exc)})"
             ) from None
         return resolve_backend(obj, spec)
+    if all(part.isidentifier() for part in spec.split(".")):
+        # A plain module (``mybce`` or ``pkg.mybce``) that exposes the two functions itself.
+        try:
+            module = importlib.import_module(spec)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not spec.startswith(exc.name):
+                raise BackendSetupError(
+                    f"backend {spec!r}: importing it failed ({_one_line(exc)})"
+                ) from None
+        except Exception as exc:
+            raise BackendSetupError(
+                f"backend {spec!r}: importing it failed ({_one_line(exc)})"
+            ) from None
+        else:
+            return resolve_backend(module, spec)
     raise BackendSetupError(
         f"unknown backend {spec!r}; known backends: {', '.join(known_backend_names())} "
-        "(or give 'package.module:attr')"
+        "(or give a module, or 'package.module:attr')"
     )
