@@ -18,9 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from conformance.tolerances import Tolerance, unit_roundoff
-from oracle.extended import Ext
 from oracle.formats import format_of, ulp_distance
-from oracle.linear_forms import approximate
 
 _SEVERITY = {"conforms": 0, "value_mismatch": 1, "inf_mismatch": 2, "nan_mismatch": 3}
 
@@ -34,14 +32,6 @@ class Comparison:
     condition_error: float | None = None  # reductions: |got - exact| / (u * sum|t|)
     expected: str = ""
     got: str = ""
-
-
-def _exact_float(v: Ext) -> float:
-    if v.kind == "nan":
-        return float("nan")
-    if not v.is_finite:
-        return float("inf") if v.kind == "+inf" else float("-inf")
-    return approximate(v.form)
 
 
 def compare(
@@ -81,7 +71,7 @@ def compare(
         exact_flat = exact.reshape(-1)
         bound = tol.condition_bound(n_terms or 1)
         for i in np.flatnonzero(verdicts == "value_mismatch"):
-            error = abs(float(g64[i]) - _exact_float(exact_flat[i]))
+            error = abs(float(g64[i]) - exact_flat[i].approximate())
             condition_errors[i] = error / scales[i] if scales[i] > 0 else np.inf
             if condition_errors[i] <= bound:
                 verdicts[i] = "conforms"

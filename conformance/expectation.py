@@ -7,14 +7,15 @@ the condition-aware error bound of the comparison.
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, field
 
 import numpy as np
 
 import oracle
 from conformance.cases import Case
+from oracle.broadcasting import sum_to_shape
 from oracle.extended import Ext
-from oracle.linear_forms import approximate
 
 
 @dataclass
@@ -45,17 +46,7 @@ def gradient_arguments(case: Case) -> tuple[str, ...]:
 
 
 def abs_value(v: Ext) -> float:
-    if not v.is_finite:
-        return float("inf") if v.kind != "nan" else float("nan")
-    return abs(approximate(v.form))
-
-
-def _sum_to_shape(values: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Sum a target-shaped float array over the axes along which ``shape`` was broadcast."""
-    lead = values.ndim - len(shape)
-    out = values.sum(axis=tuple(range(lead))) if lead else values
-    axes = tuple(i for i, n in enumerate(shape) if n == 1 and out.shape[i] != 1)
-    return (out.sum(axis=axes, keepdims=True) if axes else out).reshape(shape)
+    return abs(v.approximate())
 
 
 def _oracle_call(case: Case) -> oracle.LossResult:
@@ -100,7 +91,9 @@ def _compute(case: Case, gradients: tuple[str, ...]) -> Expectation:
                 magnitudes = np.vectorize(abs_value, otypes=[np.float64])(
                     result.gradient_contributions(wrt)
                 )
-                grad.abs_terms = _sum_to_shape(magnitudes, g_exact.shape)
+                grad.abs_terms = sum_to_shape(magnitudes, g_exact.shape, operator.add, 0.0).astype(
+                    np.float64
+                )
                 grad.n_terms = max(1, magnitudes.size // max(1, g_exact.size))
             quantities[f"grad_{wrt}"] = grad
         return Expectation(quantities=quantities)

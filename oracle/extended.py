@@ -15,7 +15,13 @@ from fractions import Fraction
 from mpmath import mp
 
 from oracle.formats import Format
-from oracle.linear_forms import Form, enclose_transcendental_part, round_form_bits, sign_of
+from oracle.linear_forms import (
+    Form,
+    approximate,
+    enclose_transcendental_part,
+    round_form_bits,
+    sign_of,
+)
 
 
 class Ext:
@@ -73,6 +79,14 @@ class Ext:
         if factor == 0:
             return Ext.finite(0)
         return Ext.infinity((1 if self.kind == "+inf" else -1) * (1 if factor > 0 else -1))
+
+    def approximate(self) -> float:
+        """A float64 approximation (not certified; for display and tolerances)."""
+        if self.kind == "nan":
+            return float("nan")
+        if not self.is_finite:
+            return float("inf") if self.kind == "+inf" else float("-inf")
+        return approximate(self.form)
 
     def rounded_bits(self, fmt: Format) -> int:
         if self.kind == "nan":
