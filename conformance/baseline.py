@@ -228,7 +228,8 @@ def _last_line(message: str) -> str:
     return lines[-1] if lines else "no message"
 
 
-def _seen(run: BackendRun) -> dict[str, NewClass]:
+def _seen(run: BackendRun, tiers: frozenset[str] | None = None) -> dict[str, NewClass]:
+    """The run's classes (of the counted ``tiers``; all when None) and backend failures."""
     seen: dict[str, NewClass] = {}
     if run.status != "completed":
         seen[status_class_id(run.status)] = NewClass(
@@ -236,7 +237,8 @@ def _seen(run: BackendRun) -> dict[str, NewClass]:
             f"backend {run.status}: {_last_line(run.message)}",
         )
     for cls in run.divergences:
-        seen.setdefault(cls.class_id, _as_new(cls))
+        if tiers is None or cls.tier in tiers:
+            seen.setdefault(cls.class_id, _as_new(cls))
     return seen
 
 
@@ -244,7 +246,9 @@ def _as_new(cls: DivergenceClass) -> NewClass:
     return NewClass(cls.class_id, cls.description, cls.count, cls.max_ulp, cls.minimal.reproducer)
 
 
-def _gate_run(run: BackendRun, expected: BaselineBackend | None) -> BackendGate:
+def _gate_run(
+    run: BackendRun, expected: BaselineBackend | None, tiers: frozenset[str] | None
+) -> BackendGate:
     result = BackendGate(run.backend, run.version, run.device, run.status)
     if expected is None:
         result.warnings.append(f"the baseline has no entry for backend {run.backend!r}")
@@ -256,21 +260,28 @@ def _gate_run(run: BackendRun, expected: BaselineBackend | None) -> BackendGate:
         )
     if expected.device and expected.device != run.device:
         result.warnings.append(f"report device {run.device!r}, baseline device {expected.device!r}")
-    seen = _seen(run)
+    seen = _seen(run, tiers)
+    everything = _seen(run)
     for class_id, item in seen.items():
         if class_id in expected.classes:
             result.known.append(class_id)
         else:
             result.new.append(item)
-    result.disappeared = [(c, e) for c, e in expected.classes.items() if c not in seen]
+    result.disappeared = [(c, e) for c, e in expected.classes.items() if c not in everything]
     return result
 
 
-def gate(report: AuditReport, baseline: Baseline) -> GateResult:
-    """Compare the report's divergence classes (and backend failures) with the baseline."""
+def gate(
+    report: AuditReport, baseline: Baseline, tiers: frozenset[str] | None = None
+) -> GateResult:
+    """Compare the report's divergence classes (and backend failures) with the baseline.
+
+    Only classes of the counted ``tiers`` can be new (conformance.findings.tiers: defect and
+    contract by default, every tier with ``--strict``); None counts every class.
+    """
     result = GateResult()
     for run in report.runs:
-        result.backends.append(_gate_run(run, baseline.backends.get(run.backend)))
+        result.backends.append(_gate_run(run, baseline.backends.get(run.backend), tiers))
     missing = sorted(set(baseline.backends) - {r.backend for r in report.runs})
     result.warnings += [
         f"backend {name!r} is in the baseline but not in the report" for name in missing

@@ -37,6 +37,8 @@ class Case:
     reduction: str = "mean"
     api: str = "functional"
     legacy: tuple[bool | None, bool | None] | None = None
+    grad_output: np.ndarray | None = None  # upstream gradient (loss output shape); ones if None
+    recipe: dict[str, Any] | None = None  # how a large case was generated (written instead of arrays)
 
     def __post_init__(self) -> None:
         if self.function not in FUNCTIONS:
@@ -74,7 +76,7 @@ class Case:
             api=self.api,
             legacy=self.legacy,
             grad_wrt=grad_wrt,
-            grad_output=grad_output,
+            grad_output=self.grad_output if grad_output is None and grad_wrt else grad_output,
         )
 
     def with_(self, **changes: Any) -> Case:
@@ -86,6 +88,8 @@ class Case:
         for name in ARRAY_ARGUMENTS:
             a = getattr(self, name)
             parts.append(name + ("-" if a is None else repr(a.shape) + a.tobytes().hex()))
+        go = self.grad_output
+        parts.append("grad_output" + ("-" if go is None else repr(go.shape) + go.tobytes().hex()))
         return "|".join(parts).encode()
 
     # -- JSON --------------------------------------------------------------------------------
@@ -98,8 +102,13 @@ class Case:
         }
         if self.legacy is not None:
             data["size_average"], data["reduce"] = self.legacy
+        if self.recipe is not None:
+            data["recipe"] = dict(self.recipe)
+            return data
         for name, a in self.arrays.items():
             data[name] = array_to_json(a)
+        if self.grad_output is not None:
+            data["grad_output"] = array_to_json(self.grad_output)
         return data
 
     @classmethod
@@ -114,12 +123,14 @@ class Case:
             "size_average",
             "reduce",
             *ARRAY_ARGUMENTS,
+            "grad_output",
+            "recipe",
             "verdict",
             "note",
         }
         if unknown:
             raise CaseError(f"unknown field(s) {', '.join(sorted(unknown))}")
-        for required in ("function", "dtype", "input", "target"):
+        for required in ("function", "dtype"):
             if required not in data:
                 raise CaseError(f"{required}: missing")
         dtype = data["dtype"]
@@ -128,17 +139,33 @@ class Case:
         legacy = None
         if "size_average" in data or "reduce" in data:
             legacy = (data.get("size_average"), data.get("reduce"))
+            for flag in legacy:
+                if flag is not None and not isinstance(flag, bool):
+                    raise CaseError(
+                        f"size_average/reduce: must be true, false or null, got {flag!r}"
+                    )
+        if "recipe" in data:
+            from conformance.hunt.large import case_from_recipe
+
+            return case_from_recipe(data["recipe"], data, legacy)
+        for required in ("input", "target"):
+            if required not in data:
+                raise CaseError(f"{required}: missing")
         arrays = {
             name: array_from_json(data[name], dtype, name)
             for name in ARRAY_ARGUMENTS
             if data.get(name) is not None
         }
+        grad_output = None
+        if data.get("grad_output") is not None:
+            grad_output = array_from_json(data["grad_output"], dtype, "grad_output")
         return cls(
             function=data["function"],
             dtype=dtype,
             reduction=data.get("reduction", "mean"),
             api=data.get("api", "functional"),
             legacy=legacy,
+            grad_output=grad_output,
             **arrays,
         )
 

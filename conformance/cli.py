@@ -85,6 +85,11 @@ def _parser() -> argparse.ArgumentParser:
             help="file name stem of the reports (default: from the backends)",
         )
         sp.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+        sp.add_argument(
+            "--strict",
+            action="store_true",
+            help="count every tier (also convention and out-of-contract divergences)",
+        )
 
     sp = sub.add_parser("replay", help="evaluate the cases of a JSON file and print each verdict")
     common(sp, many_backends=False)
@@ -112,8 +117,8 @@ def _load(spec: str):
 
 
 def _audit(args) -> int:
-    from conformance.audit import audit_backend, stderr_progress
-    from conformance.profiles import PROFILES
+    from conformance.hunt.audit import audit_backend, stderr_progress
+    from conformance.hunt.profiles import PROFILES
     from conformance.records import AuditReport, BackendRun
 
     baseline = None
@@ -164,28 +169,27 @@ def _audit(args) -> int:
         written = write_reports(report, args.report_dir, stem)
         for path in written.values():
             print(f"wrote {path}")
-    return _verdict(report, baseline, args.command)
+    specs = dict(zip((r.backend for r in report.runs), args.backend))
+    return _verdict(report, baseline, args.command, args.strict, specs)
 
 
-def _verdict(report, baseline, command: str) -> int:
+def _verdict(report, baseline, command: str, strict: bool, specs: dict[str, str]) -> int:
+    from conformance.findings.tiers import counted_tiers
+    from conformance.run_summary import summarize_run
+
+    counted = counted_tiers(strict)
     if baseline is not None:
         from conformance.baseline import gate
 
-        result = gate(report, baseline)
+        result = gate(report, baseline, counted)
         print(result.render())
         return result.exit_code
     diverging = 0
     for run in report.runs:
-        n = len(run.divergences)
-        diverging += n + (run.status != "completed")
-        state = (
-            run.status
-            if run.status != "completed"
-            else f"{n} divergence class(es), {run.cases} cases"
-        )
-        print(f"{run.backend} {run.version} ({run.device}): {state}")
-        for d in run.divergences:
-            print(f"  {d.class_id}  x{d.count}" + (f"  max {d.max_ulp:g} ULP" if d.max_ulp else ""))
+        diverging += sum(d.tier in counted for d in run.divergences)
+        diverging += run.status != "completed"
+        for line in summarize_run(run, counted, specs.get(run.backend, run.backend)):
+            print(line)
     if command == "audit":
         return EXIT_OK
     return EXIT_DIVERGES if diverging else EXIT_OK

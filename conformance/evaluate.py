@@ -41,6 +41,7 @@ class QuantityResult:
     regime: str
     comparison: Comparison | None = None
     error: str = ""  # the backend's exception, or the oracle's domain error
+    error_due: bool = False  # the documented contract is violated: an error is expected
 
     def class_id(self, case: Case) -> str:
         """``function/dtype/quantity/verdict/regime``: the API form (functional or module) is
@@ -84,6 +85,8 @@ def _value_regime(case: Case, exp: Expectation, cmp: Comparison) -> str:
         return special
     if not reduced:
         return case_element_regime(case, cmp.element or (), weights)
+    if case.recipe is not None:
+        return f"reduction={case.effective_reduction},large:{case.recipe['kind']}"
     terms = exp.quantities["value"].terms  # regime of the term of largest magnitude
     if terms.size == 0:
         return f"reduction={case.effective_reduction},empty"
@@ -106,6 +109,8 @@ def _gradient_regime(case: Case, quantity: str, cmp: Comparison) -> str:
         return special
     if broadcast:
         return f"sum-over-broadcast({argument})"
+    if case.recipe is not None:
+        return f"large:{case.recipe['kind']}," + case_element_regime(case, cmp.element or (), weights)
     return case_element_regime(case, cmp.element or (), weights)
 
 
@@ -126,10 +131,23 @@ def evaluate_case(
         if outcome.status == "raised":
             return [
                 QuantityResult(
-                    "value", "conforms", _error_regime(exp.error), error=outcome.error or ""
+                    "value",
+                    "conforms",
+                    _error_regime(exp.error),
+                    error=outcome.error or "",
+                    error_due=True,
                 )
             ]
-        return [QuantityResult("value", "did_not_raise", _error_regime(exp.error), error=exp.error)]
+        returned = "returned " + _describe_value(outcome.value)
+        return [
+            QuantityResult(
+                "value",
+                "did_not_raise",
+                _error_regime(exp.error),
+                error=returned,
+                error_due=True,
+            )
+        ]
     if outcome.status == "raised" and grads:
         # Separate a failing gradient from the value: value alone, then each gradient alone.
         results = _judge_value(backend, case, exp, run(case.to_call()))
@@ -189,6 +207,16 @@ def _judge_gradients(
         regime = "-" if cmp.verdict == "shape_mismatch" else _gradient_regime(case, quantity, cmp)
         results.append(QuantityResult(quantity, cmp.verdict, regime, cmp))
     return results
+
+
+def _describe_value(value) -> str:
+    """What a backend returned, in one short line (for did_not_raise)."""
+    if value is None:
+        return "nothing"
+    a = np.asarray(value)
+    if a.size <= 4:
+        return f"{a.dtype}{list(a.shape)} {a.astype(np.float64).reshape(-1).tolist()}"
+    return f"{a.dtype}{list(a.shape)} array"
 
 
 def _status_verdict(outcome: Outcome) -> str:

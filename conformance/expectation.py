@@ -1,8 +1,9 @@
 """What the oracle says a case must produce: correctly rounded values and gradients, or an error.
 
-Quantities are named ``value`` and ``grad_<argument>``. Gradients use the default upstream
-gradient (ones). For a reduced value the expectation also carries ``sum |terms|``, the scale of
-the condition-aware error bound of the comparison.
+Quantities are named ``value`` and ``grad_<argument>``. Gradients are those of the reduced loss
+times the case's upstream gradient (``grad_output``, ones when the case has none). For a reduced
+value the expectation also carries ``sum |terms|`` (divided by N for a mean: the scale of the
+result itself), the scale of the condition-aware error bound of the comparison.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ def gradient_arguments(case: Case) -> tuple[str, ...]:
 
 
 def abs_value(v: Ext) -> float:
-    return abs(v.approximate())
+    with np.errstate(over="ignore"):
+        return abs(v.approximate())
 
 
 def _oracle_call(case: Case) -> oracle.LossResult:
@@ -62,10 +64,22 @@ def _oracle_call(case: Case) -> oracle.LossResult:
 
 _CACHE: dict[tuple[bytes, tuple[str, ...]], Expectation] = {}
 _CACHE_SIZE = 4096
+_LARGE = 4096
+_LARGE_CACHE: dict = {}
 
 
 def expect(case: Case, gradients: tuple[str, ...] = ()) -> Expectation:
     """The oracle's expectation for ``case`` (value and the named gradients), memoised."""
+    if case.recipe is not None:  # large reductions: a few kept, by recipe (memory)
+        key = (repr(sorted(case.recipe.items())) + case.function + case.dtype + case.reduction
+               + repr(case.grad_output)).encode(), tuple(gradients)  # fmt: skip
+        if key not in _LARGE_CACHE:
+            if len(_LARGE_CACHE) >= 16:
+                _LARGE_CACHE.clear()
+            _LARGE_CACHE[key] = _compute(case, tuple(gradients))
+        return _LARGE_CACHE[key]
+    if case.target.size > _LARGE:  # other large cases: never kept (memory)
+        return _compute(case, tuple(gradients))
     key = (case.key(), tuple(gradients))
     if key not in _CACHE:
         if len(_CACHE) >= _CACHE_SIZE:
@@ -74,23 +88,43 @@ def expect(case: Case, gradients: tuple[str, ...] = ()) -> Expectation:
     return _CACHE[key]
 
 
+def _element_magnitudes(result: oracle.LossResult) -> np.ndarray:
+    """|element value| as float64 (the oracle's cached magnitudes where it has them)."""
+    if hasattr(result, "magnitudes"):
+        return np.asarray(result.magnitudes(), dtype=np.float64)
+    return np.vectorize(abs_value, otypes=[np.float64])(result.elements)
+
+
+def _contribution_magnitudes(result: oracle.LossResult, wrt: str, grad_output) -> np.ndarray:
+    if hasattr(result, "contribution_magnitudes"):
+        return np.asarray(result.contribution_magnitudes(wrt, grad_output), dtype=np.float64)
+    return np.vectorize(abs_value, otypes=[np.float64])(
+        result.gradient_contributions(wrt, grad_output)
+    )
+
+
 def _compute(case: Case, gradients: tuple[str, ...]) -> Expectation:
+    if case.recipe is not None:
+        from conformance.hunt.large import large_expectation
+
+        return large_expectation(case, gradients)
+    go = case.grad_output
     try:
         result = _oracle_call(case)
         exact = result.exact()
         value = Expected(result.rounded(case.dtype), exact)
         if result.reduction != "none":
             value.terms = result.elements
-            value.abs_terms = np.array(sum(abs_value(v) for v in result.elements.reshape(-1)))
-            value.n_terms = int(result.elements.size)
+            n = int(result.elements.size)
+            total = float(np.sum(_element_magnitudes(result)))
+            value.abs_terms = np.array(total / n if result.reduction == "mean" and n else total)
+            value.n_terms = n
         quantities = {"value": value}
         for wrt in gradients:
-            g_exact = result.gradient_exact(wrt)
-            grad = Expected(result.gradient(wrt, case.dtype), g_exact)
+            g_exact = result.gradient_exact(wrt, go)
+            grad = Expected(result.gradient(wrt, case.dtype, go), g_exact)
             if g_exact.shape != result.target_shape:  # summed over broadcast axes
-                magnitudes = np.vectorize(abs_value, otypes=[np.float64])(
-                    result.gradient_contributions(wrt)
-                )
+                magnitudes = _contribution_magnitudes(result, wrt, go)
                 grad.abs_terms = sum_to_shape(magnitudes, g_exact.shape, operator.add, 0.0).astype(
                     np.float64
                 )

@@ -56,6 +56,9 @@ class DivergenceClass:
     max_ulp: float | None
     minimal: Example
     worst: Example
+    tier: str = "defect"  # defect | contract | convention | out_of_contract (findings.tiers)
+    purpose: str = ""  # the hunt purpose that found it: value, edge, contract, special, ...
+    found_in: Example | None = None  # the case the minimal one was reduced from, if reduced
 
 
 @dataclass
@@ -81,6 +84,19 @@ class ScanPoint:
 
 
 @dataclass
+class PurposeCount:
+    """How many cases of one purpose were generated and actually compared."""
+
+    function: str
+    dtype: str
+    purpose: str
+    generated: int
+    compared: int  # cases with at least one value comparison or contract check
+    declined: int  # cases the backend declined entirely (unsupported): not cases
+    floor: int  # the profile's minimum of compared cases
+
+
+@dataclass
 class BackendRun:
     backend: str
     version: str
@@ -92,6 +108,13 @@ class BackendRun:
     counts: list[VerdictCount] = field(default_factory=list)
     divergences: list[DivergenceClass] = field(default_factory=list)
     scan: list[ScanPoint] = field(default_factory=list)
+    value_comparisons: int = 0
+    contract_checks: int = 0
+    purposes: list[PurposeCount] = field(default_factory=list)
+    # [function, dtype, reduction, api, weight form, pos_weight form, quantity, n_value, n_contract]
+    coverage: list[list] = field(default_factory=list)
+    # [function, dtype, reduction, api, weight form, pos_weight form, quantity, reason]
+    untested: list[list] = field(default_factory=list)
 
 
 @dataclass
@@ -113,7 +136,12 @@ def report_from_json(data: dict[str, Any]) -> AuditReport:
     for r in data.get("runs", []):
         divergences = [
             DivergenceClass(
-                **{**d, "minimal": Example(**d["minimal"]), "worst": Example(**d["worst"])}
+                **{
+                    **d,
+                    "minimal": Example(**d["minimal"]),
+                    "worst": Example(**d["worst"]),
+                    "found_in": Example(**d["found_in"]) if d.get("found_in") else None,
+                }
             )
             for d in r.get("divergences", [])
         ]
@@ -124,6 +152,7 @@ def report_from_json(data: dict[str, Any]) -> AuditReport:
                     "counts": [VerdictCount(**c) for c in r.get("counts", [])],
                     "divergences": divergences,
                     "scan": [ScanPoint(**p) for p in r.get("scan", [])],
+                    "purposes": [PurposeCount(**p) for p in r.get("purposes", [])],
                 }
             )
         )

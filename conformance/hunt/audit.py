@@ -1,12 +1,12 @@
-"""The audit: hunt divergences of one backend with Hypothesis and turn them into records.
+"""The audit: hunt divergences of one backend, purpose by purpose, and turn them into records.
 
-For each (function, dtype):
-1. *explore*: the profile's number of Hypothesis examples (seeded, no database: the same seed
-   gives the same cases and so the same verdicts); every quantity's verdict is counted and every
-   divergence is filed under its class, keeping the worst example (largest ULP);
-2. *shrink* (dev and deep profiles): for each class, Hypothesis is run again with a property that
-   fails exactly on that class, and its shrinker reduces the first failing example to a minimal one;
-3. *scan* (dev and deep): a grid over (input, target) for the error plots.
+For each (function, dtype), the profile's cases of every purpose (conformance.hunt.purposes:
+value, edge, contract, special, out_of_contract, large) are judged against the oracle. Every
+quantity's verdict is counted, every comparison is entered in the coverage table, and every
+divergence is filed under its class with its tier (conformance.findings.tiers), keeping the worst
+example. With ``minimize``, the first example of each class is reduced to the single element that
+still diverges (conformance.hunt.minimize); whatever the reduction meets on the way is filed under
+its own class, so nothing found is lost. The same seed gives the same cases and verdicts.
 """
 
 from __future__ import annotations
@@ -14,34 +14,38 @@ from __future__ import annotations
 import math
 import sys
 import time
-from collections.abc import Callable
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
-from hypothesis import HealthCheck, Phase, Verbosity, given, settings
-from hypothesis import seed as hypothesis_seed
 
 from conformance.backends.protocol import Backend, Call, Outcome
 from conformance.cases import Case
 from conformance.comparison import compare
 from conformance.evaluate import QuantityResult, evaluate_case
-from conformance.expectation import expect
-from conformance.profiles import Profile
+from conformance.expectation import expect, gradient_arguments
+from conformance.findings.tiers import tier_of
+from conformance.hunt import purposes as P
+from conformance.hunt.coverage import Coverage
+from conformance.hunt.large import KINDS, large_case
+from conformance.hunt.minimize import candidates
+from conformance.hunt.profiles import Profile
 from conformance.records import (
     DIVERGENT,
     BackendRun,
     DivergenceClass,
     Example,
+    PurposeCount,
     ScanPoint,
     VerdictCount,
 )
 from conformance.reproducer import reproducer
-from conformance.strategies import cases
 from conformance.tolerances import tolerance
 
 Runner = Callable[[Call], Outcome]
 Progress = Callable[[str], None]
+_COMPARED = frozenset({"conforms", "value_mismatch", "nan_mismatch", "inf_mismatch", "raised",
+                       "shape_mismatch"})  # fmt: skip
 
 
 @dataclass
@@ -50,10 +54,13 @@ class _ClassAccumulator:
     dtype: str
     result: QuantityResult
     description: str
+    tier: str
+    purpose: str
     count: int = 0
     worst: tuple[float, Case, QuantityResult] | None = None
     first: tuple[Case, QuantityResult] | None = None
     minimal: tuple[Case, QuantityResult] | None = None
+    found_in: tuple[Case, QuantityResult] | None = None
 
     def add(self, case: Case, result: QuantityResult) -> None:
         self.count += 1
@@ -75,8 +82,10 @@ class _Tally:
     classes: dict[str, _ClassAccumulator] = field(default_factory=dict)
     cases: int = 0
 
-    def add(self, case: Case, results: list[QuantityResult]) -> None:
+    def add(self, case: Case, results: list[QuantityResult], purpose: str) -> list[str]:
+        """Count the verdicts; return the ids of classes seen for the first time."""
         self.cases += 1
+        new = []
         for r in results:
             key = (case.function, case.dtype, r.quantity, r.verdict)
             entry = self.counts.setdefault(key, [0, None])
@@ -91,110 +100,42 @@ class _Tally:
                 cid = r.class_id(case)
                 acc = self.classes.get(cid)
                 if acc is None:
+                    element = r.comparison.element if r.comparison is not None else None
+                    tier = tier_of(case, r.quantity, r.verdict, element)
                     acc = self.classes[cid] = _ClassAccumulator(
-                        case.function, case.dtype, r, r.description(case)
+                        case.function, case.dtype, r, r.description(case), tier, purpose
                     )
+                    new.append(cid)
                 acc.add(case, r)
+        return new
 
 
-def _hypothesis_settings(profile: Profile, shrink: bool) -> settings:
-    # Every setting is explicit, so a profile loaded by a test runner (derandomize in
-    # particular, which would override the seed) cannot change the examples.
-    return settings(
-        derandomize=False,
-        max_examples=profile.examples,
-        database=None,
-        deadline=None,
-        phases=[Phase.generate, Phase.shrink] if shrink else [Phase.generate],
-        suppress_health_check=list(HealthCheck),
-        verbosity=Verbosity.quiet,
-        print_blob=False,
-        report_multiple_bugs=False,
-    )
+def purpose_cases(profile: Profile, function: str, dtype: str, seed: int, purpose: str) -> Iterable[Case]:
+    """The cases of one purpose for one (function, dtype), in order."""
+    budget = profile.budget(function, purpose)
+    if purpose == "value":
+        return P.value_cases(function, dtype, seed, budget)
+    if purpose == "edge":
+        return P.edge_cases(function, dtype, seed) if profile.edge else ()
+    if purpose == "contract":
+        return P.contract_cases(function, dtype, seed, budget)
+    if purpose == "special":
+        return P.special_cases(function, dtype, seed, budget)
+    if purpose == "out_of_contract":
+        return P.out_of_contract_cases(function, dtype, seed, budget)
+    if purpose == "large":
+        return _large_cases(profile, function, dtype, seed)
+    raise ValueError(f"unknown purpose {purpose!r}")
 
 
-@contextmanager
-def _reproducible_generation():
-    """Make the examples a seed produces independent of which modules happen to be imported.
-
-    Hypothesis (6.1xx) mixes literal constants harvested from every loaded local module into its
-    draws, so the same seed gives other cases under pytest than from the command line. For the
-    audit, whose verdicts a baseline gates, the harvest is switched off (and its cache cleared)
-    while exploring and shrinking. Hypothesis is pinned in the noxfile; should these internals
-    move, generation still works, only without this guarantee.
-    """
-    try:
-        from hypothesis.internal.conjecture import providers
-    except ImportError:  # pragma: no cover - a Hypothesis without the harvest
-        yield
-        return
-    original = getattr(providers, "_get_local_constants", None)
-    cache = getattr(getattr(providers, "CONSTANTS_CACHE", None), "cache", None)
-    constants = getattr(providers, "Constants", None)
-    if original is None or cache is None or constants is None:  # pragma: no cover
-        yield
-        return
-    empty = constants()
-    providers._get_local_constants = lambda: empty
-    cache.clear()
-    try:
-        yield
-    finally:
-        providers._get_local_constants = original
-        cache.clear()
-
-
-class _FoundClass(Exception):
-    def __init__(self, case: Case, result: QuantityResult):
-        super().__init__(result.quantity)
-        self.case = case
-        self.result = result
-
-
-def _explore(strategy, profile: Profile, seed: int, visit: Callable[[Case], None]) -> None:
-    @hypothesis_seed(seed)
-    @_hypothesis_settings(profile, shrink=False)
-    @given(case=strategy)
-    def explore(case: Case) -> None:
-        visit(case)
-
-    with _reproducible_generation():
-        explore()
-
-
-SHRINK_STEPS = 60  # evaluations allowed after the first failing example
-
-
-def _shrink(
-    strategy, profile: Profile, seed: int, class_id: str, judge
-) -> tuple[Case, QuantityResult] | None:
-    """The smallest example of ``class_id`` Hypothesis's shrinker finds within SHRINK_STEPS
-    evaluations (past them every candidate is declared passing, which ends the shrink; the
-    shrinker only tries candidates smaller than its best, so the last failure seen is the best,
-    and Hypothesis's complaint that the final replay passed is expected and ignored)."""
-    steps = [-1]
-    best: list[tuple[Case, QuantityResult]] = []
-
-    @hypothesis_seed(seed)
-    @_hypothesis_settings(profile, shrink=True)
-    @given(case=strategy)
-    def find(case: Case) -> None:
-        if steps[0] >= SHRINK_STEPS:
-            return
-        if steps[0] >= 0:
-            steps[0] += 1
-        for r in judge(case) or []:
-            if r.verdict in DIVERGENT and r.class_id(case) == class_id:
-                steps[0] = max(steps[0], 0)
-                best.append((case, r))
-                raise _FoundClass(case, r)
-
-    try:
-        with _reproducible_generation():
-            find()
-    except Exception:  # _FoundClass, or Hypothesis's flakiness report after a capped shrink
-        pass
-    return best[-1] if best else None
+def _large_cases(profile: Profile, function: str, dtype: str, seed: int) -> Iterable[Case]:
+    weights = ("none", "scalar", "full")
+    k = 0
+    for n in profile.large_sizes:
+        for kind in KINDS:
+            for reduction in ("mean", "sum"):
+                yield large_case(function, dtype, kind, n, seed, reduction, weights[k % 3])
+                k += 1
 
 
 def _finite_or_none(v: float | None) -> float | None:
@@ -283,17 +224,21 @@ def audit_backend(
     runner: Runner | None = None,
     progress: Progress | None = None,
     spec: str | None = None,
+    purposes: tuple[str, ...] = P.PURPOSES,
 ) -> BackendRun:
-    """Hunt, shrink and scan one backend; the BackendRun holds every record of it."""
+    """Hunt one backend purpose by purpose; the BackendRun holds every record of it."""
     run = runner or backend.evaluate
     started = time.monotonic()
     tally = _Tally()
+    coverage = Coverage()
+    purpose_counts: list[PurposeCount] = []
     say = progress or (lambda _msg: None)
-
     judged: dict[bytes, list[QuantityResult] | None] = {}
 
     def judge(case: Case) -> list[QuantityResult] | None:
-        """evaluate_case, memoised: the shrink pass replays the explore pass's examples."""
+        """evaluate_case, memoised (minimization may meet a case twice)."""
+        if case.recipe is not None:
+            return evaluate_case(backend, case, run)
         key = case.key()
         if key not in judged:
             if len(judged) > 20000:
@@ -301,30 +246,80 @@ def audit_backend(
             judged[key] = evaluate_case(backend, case, run)
         return judged[key]
 
+    def visit(case: Case, purpose: str) -> tuple[bool, bool]:
+        """Judge and file one case; (compared, declined)."""
+        results = judge(case)
+        if results is None:  # the oracle does not decide this point (docs/semantics.md)
+            return False, False
+        if all(r.verdict == "unsupported" for r in results):
+            coverage.decline(case, ("value", *_grads(case)), results[0].error)
+            return False, True
+        offered = set(backend.gradients)
+        for g in _grads(case):
+            if g[5:] not in offered:
+                coverage.decline(
+                    case, (g,), f"{backend.name} offers no gradient with respect to {g[5:]}"
+                )
+        compared = False
+        for r in results:
+            if r.error_due:
+                coverage.contract(case)
+                compared = True
+            elif r.verdict in _COMPARED:
+                coverage.compared(case, r.quantity)
+                compared = True
+        for cid in tally.add(case, results, purpose):
+            if profile.minimize:
+                _minimize(cid, case, results, purpose)
+        return compared, False
+
+    def _minimize(cid: str, case: Case, results: list[QuantityResult], purpose: str) -> None:
+        r = next(r for r in results if r.verdict in DIVERGENT and r.class_id(case) == cid)
+        element = r.comparison.element if r.comparison is not None else None
+        magnitudes = None
+        if case.recipe is None and case.target.size > 1:
+            exp = expect(case)
+            terms = exp.quantities.get("value")
+            if terms is not None and terms.terms is not None:
+                magnitudes = np.array(
+                    [abs(t.approximate()) for t in terms.terms.reshape(-1)], dtype=np.float64
+                )
+        for small in candidates(case, r.quantity, element, magnitudes):
+            small_results = judge(small)
+            if small_results is None:
+                continue
+            # Everything the reduction meets is filed, under its own class.
+            tally.add(small, small_results, purpose)
+            match = [x for x in small_results if x.verdict in DIVERGENT and x.class_id(small) == cid]
+            if match:
+                acc = tally.classes[cid]
+                acc.minimal, acc.found_in = (small, match[0]), (case, r)
+                return
+
     for function in functions:
         for dtype in dtypes:
-            strategy = cases(functions=(function,), dtypes=(dtype,))
-            label = f"{backend.name}: {function} {dtype}"
-            say(f"{label} 0/{profile.examples}")
-
-            def visit(case: Case, label: str = label, done: list[int] = [0]) -> None:  # noqa: B006
-                results = judge(case)
-                done[0] += 1
-                if done[0] % 25 == 0 and sys.stderr.isatty():
-                    say(f"{label} {done[0]}/{profile.examples}")
-                if results is not None:
-                    tally.add(case, results)
-
-            _explore(strategy, profile, seed, visit)
-            if profile.shrink:
-                mine = [
-                    cid
-                    for cid, acc in tally.classes.items()
-                    if acc.function == function and acc.dtype == dtype
-                ]
-                for cid in mine[: profile.max_shrunk_classes]:
-                    say(f"{backend.name}: shrinking {cid}")
-                    tally.classes[cid].minimal = _shrink(strategy, profile, seed, cid, judge)
+            for purpose in purposes:
+                label = f"{backend.name}: {function} {dtype} {purpose}"
+                generated = compared = declined = 0
+                for case in purpose_cases(profile, function, dtype, seed, purpose):
+                    generated += 1
+                    was_compared, was_declined = visit(case, purpose)
+                    compared += was_compared
+                    declined += was_declined
+                    if generated % 25 == 0 and sys.stderr.isatty():
+                        say(f"{label} {generated}")
+                say(f"{label}: {compared} compared")
+                purpose_counts.append(
+                    PurposeCount(
+                        function,
+                        dtype,
+                        purpose,
+                        generated,
+                        compared,
+                        declined,
+                        profile.floor(function, purpose),
+                    )
+                )
 
     scan: list[ScanPoint] = []
     if profile.scan:
@@ -356,6 +351,11 @@ def audit_backend(
                 max_ulp=max_ulp if max_ulp is None or math.isfinite(max_ulp) else None,
                 minimal=_example(minimal[0], minimal[1], backend, spec),
                 worst=_example(worst[1], worst[2], backend, spec),
+                tier=acc.tier,
+                purpose=acc.purpose,
+                found_in=None
+                if acc.found_in is None
+                else _example(acc.found_in[0], acc.found_in[1], backend, spec),
             )
         )
     counts = [
@@ -364,6 +364,7 @@ def audit_backend(
         )
         for k, v in sorted(tally.counts.items())
     ]
+    untested = coverage.untested(functions, dtypes)
     return BackendRun(
         backend=backend.name,
         version=backend.version,
@@ -374,7 +375,16 @@ def audit_backend(
         counts=counts,
         divergences=divergences,
         scan=scan,
+        value_comparisons=sum(coverage.value_comparisons.values()),
+        contract_checks=sum(coverage.contract_checks.values()),
+        purposes=purpose_counts,
+        coverage=coverage.rows(),
+        untested=[[*cell, reason] for cell, reason in sorted(untested.items())],
     )
+
+
+def _grads(case: Case) -> tuple[str, ...]:
+    return tuple(f"grad_{g}" for g in gradient_arguments(case))
 
 
 def stderr_progress(message: str) -> None:

@@ -1,0 +1,1 @@
+"""Findings: tiers of divergences (and, in time, their causes by mechanism)."""
