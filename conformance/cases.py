@@ -38,7 +38,9 @@ class Case:
     api: str = "functional"
     legacy: tuple[bool | None, bool | None] | None = None
     grad_output: np.ndarray | None = None  # upstream gradient (loss output shape); ones if None
-    recipe: dict[str, Any] | None = None  # how a large case was generated (written instead of arrays)
+    recipe: dict[str, Any] | None = (
+        None  # how a large case was generated (written instead of arrays)
+    )
 
     def __post_init__(self) -> None:
         if self.function not in FUNCTIONS:

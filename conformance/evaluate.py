@@ -110,7 +110,9 @@ def _gradient_regime(case: Case, quantity: str, cmp: Comparison) -> str:
     if broadcast:
         return f"sum-over-broadcast({argument})"
     if case.recipe is not None:
-        return f"large:{case.recipe['kind']}," + case_element_regime(case, cmp.element or (), weights)
+        return f"large:{case.recipe['kind']}," + case_element_regime(
+            case, cmp.element or (), weights
+        )
     return case_element_regime(case, cmp.element or (), weights)
 
 

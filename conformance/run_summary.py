@@ -79,7 +79,10 @@ def summarize_run(run: BackendRun, counted: frozenset[str], spec: str) -> list[s
         return [head]
     state = "conforms" if not counted_classes else f"{len(counted_classes)} divergence class(es)"
     by_tier = ", ".join(f"{t} {tiers[t]}" for t in TIERS if tiers[t])
-    lines = [f"{run.backend} {run.version} ({run.device}): {state}" + (f" ({by_tier})" if by_tier else "")]
+    lines = [
+        f"{run.backend} {run.version} ({run.device}): {state}"
+        + (f" ({by_tier})" if by_tier else "")
+    ]
     lines.append(
         f"  {run.value_comparisons} value comparisons, {run.contract_checks} contract checks, "
         f"{len(run.untested)} cells untested ({run.cases} cases, {run.seconds:g} s)"

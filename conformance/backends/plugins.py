@@ -148,12 +148,12 @@ class FunctionBackend:
         return f"FunctionBackend({self.name!r})"
 
     def evaluate(self, call: Call) -> Outcome:
+        fn = self.functions.get(call.function)
+        if fn is None:  # said first: the most useful reason for a plugin lacking a function
+            return unsupported(f"{self.name} has no {call.function}")
         refusal = check_supported(self, call)
         if refusal is not None:
             return refusal
-        fn = self.functions.get(call.function)
-        if fn is None:
-            return unsupported(f"{self.name} has no {call.function}")
         kwargs: dict[str, Any] = {"reduction": call.reduction}
         if call.weight is not None:
             kwargs["weight"] = call.weight

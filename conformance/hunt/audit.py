@@ -110,7 +110,9 @@ class _Tally:
         return new
 
 
-def purpose_cases(profile: Profile, function: str, dtype: str, seed: int, purpose: str) -> Iterable[Case]:
+def purpose_cases(
+    profile: Profile, function: str, dtype: str, seed: int, purpose: str
+) -> Iterable[Case]:
     """The cases of one purpose for one (function, dtype), in order."""
     budget = profile.budget(function, purpose)
     if purpose == "value":
@@ -290,7 +292,9 @@ def audit_backend(
                 continue
             # Everything the reduction meets is filed, under its own class.
             tally.add(small, small_results, purpose)
-            match = [x for x in small_results if x.verdict in DIVERGENT and x.class_id(small) == cid]
+            match = [
+                x for x in small_results if x.verdict in DIVERGENT and x.class_id(small) == cid
+            ]
             if match:
                 acc = tally.classes[cid]
                 acc.minimal, acc.found_in = (small, match[0]), (case, r)

@@ -82,6 +82,4 @@ class Coverage:
     def rows(self) -> list[list]:
         """The table as rows ``[*cell, value comparisons, contract checks]`` (sorted)."""
         cells = set(self.value_comparisons) | set(self.contract_checks)
-        return [
-            [*c, self.value_comparisons[c], self.contract_checks[c]] for c in sorted(cells)
-        ]
+        return [[*c, self.value_comparisons[c], self.contract_checks[c]] for c in sorted(cells)]

@@ -51,8 +51,8 @@ def large_case(
         raise CaseError(f"reduction: a large case is reduced by mean or sum, not {reduction!r}")
     rng = purpose_rng(seed, function, dtype, f"large/{kind}/{n}/{weight}")
     k = KINDS[kind]
-    if function == LOGITS:
-        x_pool = V.logits(rng, k, dtype)
+    if function == LOGITS:  # |x| in [1e-3, 100]: the tails are the value purpose's business
+        x_pool = rng.choice([-1.0, 1.0], k) * 10.0 ** rng.uniform(-3.0, 2.0, k)
     else:
         x_pool = V.probabilities(rng, k, dtype)
     y_pool = V.targets(rng, k)

@@ -27,9 +27,12 @@ def single_element(case: Case, flat_index: int) -> Case:
     def take(a: np.ndarray | None) -> np.ndarray | None:
         if a is None:
             return None
-        return np.broadcast_to(a, shape).reshape(-1)[flat_index : flat_index + 1].reshape(
-            out_shape
-        ).copy()
+        return (
+            np.broadcast_to(a, shape)
+            .reshape(-1)[flat_index : flat_index + 1]
+            .reshape(out_shape)
+            .copy()
+        )
 
     go = case.grad_output
     if go is not None and case.effective_reduction == "none":

@@ -89,7 +89,9 @@ def value_cases(function: str, dtype: str, seed: int, count: int) -> Iterator[Ca
     cells = structures(function)
     for i in range(count):
         structure = cells[i % len(cells)]
-        shape = value_shape(rng, 24)
+        # A class or broadcast form needs rank >= 2 to differ from the full shape.
+        distinct = {"class", "broadcast"} & {structure.weight, structure.pos_weight}
+        shape = value_shape(rng, 24, min_rank=2 if distinct else 1)
         n = int(np.prod(shape))
         x = V.in_dtype(_inputs(rng, function, n, dtype), dtype, shape)
         y = V.in_dtype(V.targets(rng, n), dtype, shape)
@@ -138,7 +140,7 @@ def contract_cases(function: str, dtype: str, seed: int, count: int) -> Iterator
     """One contract violation per case, the violations visited in turn."""
     fmt = format_of(dtype)
     above_one = 1.0 + 2.0 ** (1 - fmt.precision)
-    bad_probabilities = [-0.25, above_one, math.nan, math.inf, -math.inf, 1.5, -2.0**-20]
+    bad_probabilities = [-0.25, above_one, math.nan, math.inf, -math.inf, 1.5, -(2.0**-20)]
     shape_violations = ["target_shape", "weight_grows", "weight_mismatch"]
     if function == LOGITS:
         shape_violations += ["pos_weight_grows", "pos_weight_mismatch"]
@@ -152,8 +154,11 @@ def contract_cases(function: str, dtype: str, seed: int, count: int) -> Iterator
             return case.with_(input=_set(case.input, index, violation[1], dtype))
         shape = case.target.shape
         if violation == "target_shape":
-            return case.with_(target=case.target.reshape(-1)[:-1] if case.target.size > 1 else
-                              np.concatenate([case.target.reshape(-1)] * 2))
+            return case.with_(
+                target=case.target.reshape(-1)[:-1]
+                if case.target.size > 1
+                else np.concatenate([case.target.reshape(-1)] * 2)
+            )
         name = "weight" if violation.startswith("weight") else "pos_weight"
         bad = (2,) + shape if violation.endswith("grows") else shape[:-1] + (shape[-1] + 1,)
         n = int(np.prod(bad))

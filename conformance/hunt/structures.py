@@ -92,11 +92,12 @@ def argument_shape(form: str, target_shape: tuple[int, ...], rng: np.random.Gene
     return tuple(shape[start:]) if rank > 1 else (1,)
 
 
-def value_shape(rng: np.random.Generator, max_elements: int) -> tuple[int, ...]:
-    """A target shape of rank 1-4 with 2..max_elements elements (rank 4 as [B, C, H, W])."""
-    rank = int(rng.choice([1, 2, 2, 3, 4]))
+def value_shape(rng: np.random.Generator, max_elements: int, min_rank: int = 1) -> tuple[int, ...]:
+    """A target shape of rank min_rank..4 with 2..max_elements elements (rank 4 as
+    [B, C, H, W])."""
+    rank = max(min_rank, int(rng.choice([1, 2, 2, 3, 4])))
     while True:
-        dims = tuple(int(d) for d in rng.integers(1, 5, size=rank))
+        dims = tuple(int(d) for d in rng.integers(2 if rank == min_rank > 1 else 1, 5, size=rank))
         if rank == 1:
             dims = (int(rng.integers(2, max_elements + 1)),)
         n = int(np.prod(dims))

@@ -107,6 +107,6 @@ def grad_output(rng: np.random.Generator, n: int) -> np.ndarray:
 def in_dtype(values: np.ndarray, dtype: str, shape: tuple[int, ...]) -> np.ndarray:
     """float64 values rounded (to nearest) into ``dtype`` and shaped."""
     with np.errstate(over="ignore"):
-        return np.asarray(values, dtype=np.float64).astype(format_of(dtype).numpy_dtype).reshape(
-            shape
+        return (
+            np.asarray(values, dtype=np.float64).astype(format_of(dtype).numpy_dtype).reshape(shape)
         )
