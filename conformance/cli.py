@@ -12,11 +12,13 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import sys
 from pathlib import Path
 
 from conformance import __version__
 from conformance.backends.protocol import DTYPES, FUNCTIONS
+from conformance.hunt.purposes import PURPOSES
 
 EXIT_OK, EXIT_DIVERGES, EXIT_USAGE = 0, 1, 2
 
@@ -71,6 +73,12 @@ def _parser() -> argparse.ArgumentParser:
             "--dtype", action="append", choices=DTYPES, help="restrict to this dtype (repeatable)"
         )
         sp.add_argument(
+            "--purpose",
+            action="append",
+            choices=PURPOSES,
+            help="restrict the hunt to cases of this purpose (repeatable; default: all)",
+        )
+        sp.add_argument(
             "--baseline", type=Path, help="baseline of known divergence classes: gate on new ones"
         )
         sp.add_argument(
@@ -110,6 +118,10 @@ def _runner(spec: str, backend, args):
 def _load(spec: str):
     from conformance.backends.plugins import BackendSetupError, load_backend
 
+    # A plugin module in the current folder imports as it would under ``python -m``.
+    here = os.getcwd()
+    if "" not in sys.path and here not in sys.path:
+        sys.path.insert(0, here)
     try:
         return load_backend(spec)
     except BackendSetupError as exc:
@@ -153,6 +165,7 @@ def _audit(args) -> int:
                 seed=args.seed,
                 functions=tuple(args.function or FUNCTIONS),
                 dtypes=tuple(args.dtype or DTYPES),
+                purposes=tuple(args.purpose or PURPOSES),
                 runner=runner,
                 progress=None if args.quiet else stderr_progress,
                 spec=spec,

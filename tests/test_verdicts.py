@@ -104,9 +104,13 @@ ARGS = [
     "--profile",
     "ci",
     "--function",
-    "binary_cross_entropy_with_logits",
+    "binary_cross_entropy",
     "--dtype",
     "float16",
+    "--purpose",
+    "value",
+    "--purpose",
+    "contract",
     "--in-process",
     "--quiet",
 ]
@@ -141,7 +145,7 @@ def _baseline(tmp_path, classes):
 def _classes(capsys):
     main(["run", "--backend", WRONG, *ARGS])
     out = capsys.readouterr().out
-    return [line.split()[0] for line in out.splitlines() if line.startswith("  ")]
+    return [line.split()[1] for line in out.splitlines() if line.startswith("  [")]
 
 
 def test_gate_passes_when_every_class_is_in_the_baseline(tmp_path, capsys):

@@ -59,9 +59,13 @@ def _element_tier(function: str, quantity: str, x: float, y: float, w: float, p:
 def _flat(case, name: str) -> np.ndarray:
     a = getattr(case, name)
     shape = case.target.shape
+    n = int(np.prod(shape, dtype=np.int64))
     if a is None:
-        return np.ones(int(np.prod(shape, dtype=np.int64)))
-    return np.broadcast_to(a, shape).astype(np.float64).reshape(-1)
+        return np.ones(n)
+    try:
+        return np.broadcast_to(a, shape).astype(np.float64).reshape(-1)
+    except ValueError:  # a shape that does not broadcast: the violation is the shape itself
+        return np.ones(n)
 
 
 def tier_of(case, quantity: str, verdict: str, element: tuple[int, ...] | None) -> str:
@@ -71,10 +75,10 @@ def tier_of(case, quantity: str, verdict: str, element: tuple[int, ...] | None) 
     elementwise quantities (unreduced value, gradients wrt input and target, and a weight or
     pos_weight gradient of the target's own shape); otherwise every element is considered.
     """
+    if case.input.shape != case.target.shape:  # nothing elementwise to look at
+        return "contract"
     x, y = _flat(case, "input"), _flat(case, "target")
     w, p = _flat(case, "weight"), _flat(case, "pos_weight")
-    if x.shape != y.shape:  # a target of the wrong shape: nothing elementwise to look at
-        return "contract"
     if verdict in _CONTRACT_VERDICTS or verdict in ("crashed", "timeout"):
         if any(target_out_of_contract(v) for v in y):
             return "out_of_contract"

@@ -7,9 +7,9 @@ recorded with their explanations in the baseline; only a new or unexplained clas
 
 import pytest
 
-from conformance.hunt.audit import audit_backend
 from conformance.backends.protocol import DTYPES, FUNCTIONS
 from conformance.baseline import gate
+from conformance.hunt.audit import audit_backend
 from conformance.hunt.profiles import PROFILES
 from conformance.records import AuditReport
 

@@ -40,7 +40,8 @@ class OracleBackend:
         except oracle.OracleError as exc:
             return Outcome(status="raised", error=f"ValueError: {exc}")
         value = self.transform(r.rounded(call.dtype))
-        grads = {w: self.transform(r.gradient(w, call.dtype)) for w in call.grad_wrt}
+        go = call.grad_output
+        grads = {w: self.transform(r.gradient(w, call.dtype, go)) for w in call.grad_wrt}
         return Outcome(status="ok", value=value, gradients=grads)
 
     def transform(self, values: np.ndarray) -> np.ndarray:
