@@ -16,7 +16,14 @@ from typing import Any
 import numpy as np
 
 import oracle
-from conformance.backends.protocol import API_FORMS, DTYPES, FUNCTIONS, REDUCTIONS, Call
+from conformance.backends.protocol import (
+    API_FORMS,
+    DTYPES,
+    FUNCTIONS,
+    LAYOUTS,
+    REDUCTIONS,
+    Call,
+)
 from oracle.formats import format_of, from_bits
 
 ARRAY_ARGUMENTS = ("input", "target", "weight", "pos_weight")
@@ -38,9 +45,9 @@ class Case:
     api: str = "functional"
     legacy: tuple[bool | None, bool | None] | None = None
     grad_output: np.ndarray | None = None  # upstream gradient (loss output shape); ones if None
-    recipe: dict[str, Any] | None = (
-        None  # how a large case was generated (written instead of arrays)
-    )
+    # how a large case was generated (its JSON holds the recipe instead of the arrays)
+    recipe: dict[str, Any] | None = None
+    layout: str = "contiguous"  # how the arrays reach the backend (protocol.LAYOUTS)
 
     def __post_init__(self) -> None:
         if self.function not in FUNCTIONS:
@@ -51,6 +58,8 @@ class Case:
             raise CaseError(f"reduction: {self.reduction!r} is not one of {', '.join(REDUCTIONS)}")
         if self.api not in API_FORMS:
             raise CaseError(f"api: {self.api!r} is not one of {', '.join(API_FORMS)}")
+        if self.layout not in LAYOUTS:
+            raise CaseError(f"layout: {self.layout!r} is not one of {', '.join(LAYOUTS)}")
         if self.pos_weight is not None and self.function == "binary_cross_entropy":
             raise CaseError("pos_weight: binary_cross_entropy has no pos_weight argument")
 
@@ -67,6 +76,7 @@ class Case:
     def to_call(
         self, grad_wrt: tuple[str, ...] = (), grad_output: np.ndarray | None = None
     ) -> Call:
+        lay = self.layout
         return Call(
             function=self.function,  # type: ignore[arg-type]
             dtype=self.dtype,
@@ -74,6 +84,7 @@ class Case:
             target=self.target,
             weight=self.weight,
             pos_weight=self.pos_weight,
+            layout=lay,  # applied by the backend itself (views do not survive pickling)
             reduction=self.reduction,
             api=self.api,
             legacy=self.legacy,
@@ -87,6 +98,7 @@ class Case:
     def key(self) -> bytes:
         """A byte string identifying the case exactly (for caches)."""
         parts = [self.function, self.dtype, self.reduction, self.api, repr(self.legacy)]
+        parts.append(self.layout)
         for name in ARRAY_ARGUMENTS:
             a = getattr(self, name)
             parts.append(name + ("-" if a is None else repr(a.shape) + a.tobytes().hex()))
@@ -104,6 +116,8 @@ class Case:
         }
         if self.legacy is not None:
             data["size_average"], data["reduce"] = self.legacy
+        if self.layout != "contiguous":
+            data["layout"] = self.layout
         if self.recipe is not None:
             data["recipe"] = dict(self.recipe)
             return data
@@ -127,6 +141,7 @@ class Case:
             *ARRAY_ARGUMENTS,
             "grad_output",
             "recipe",
+            "layout",
             "verdict",
             "note",
         }
@@ -168,6 +183,7 @@ class Case:
             api=data.get("api", "functional"),
             legacy=legacy,
             grad_output=grad_output,
+            layout=data.get("layout", "contiguous"),
             **arrays,
         )
 

@@ -49,10 +49,16 @@ def describe_class(cls: DivergenceClass, spec: str) -> list[str]:
     case = readable_case(m.case)
     args = ", ".join(f"{k}={json.dumps(case[k])}" for k in _ARRAYS if k in case)
     where = f" at element {m.element}" if m.element not in (None, []) else ""
-    lines.append(f"      case: {case['reduction']} {case.get('api', 'functional')} {args}")
+    layout = f" layout={case['layout']}" if case.get("layout") else ""
+    recipe = f" recipe={json.dumps(case['recipe'])}" if case.get("recipe") else ""
+    lines.append(
+        f"      case: {case['reduction']} {case.get('api', 'functional')}{layout}{recipe} {args}"
+    )
     if cls.verdict == "did_not_raise":
         lines.append(f"      expected an error ({m.expected}); got: {m.got}")
-    elif cls.verdict in ("raised", "crashed", "timeout", "shape_mismatch"):
+    elif cls.verdict in ("raised", "crashed", "timeout"):
+        lines.append(f"      expected a value; the backend {cls.verdict}: {m.got}")
+    elif cls.verdict == "shape_mismatch":
         lines.append(f"      expected {m.expected or 'a value'}; got: {m.got}")
     else:
         exact = f" (exact {m.expected_exact})" if m.expected_exact else ""

@@ -59,9 +59,11 @@ from conformance.backends.protocol import (
     API_FORMS,
     DTYPES,
     GRADIENT_ARGUMENTS,
+    LAYOUTS,
     Call,
     Outcome,
     check_supported,
+    with_layout,
 )
 
 BCE = "binary_cross_entropy"
@@ -1031,11 +1033,13 @@ class NumpyKernelBackend:
     api_forms = frozenset(API_FORMS)
     gradients = frozenset(GRADIENT_ARGUMENTS)
     legacy_arguments = True
+    layouts = frozenset(LAYOUTS)
 
     def evaluate(self, call: Call) -> Outcome:
         refusal = check_supported(self, call)
         if refusal is not None:
             return refusal
+        call = with_layout(call)
         try:
             reduction = call.reduction
             if call.legacy is not None:

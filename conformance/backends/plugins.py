@@ -61,11 +61,13 @@ from conformance.backends.protocol import (
     DTYPES,
     FUNCTIONS,
     GRADIENT_ARGUMENTS,
+    LAYOUTS,
     Backend,
     Call,
     Outcome,
     check_supported,
     unsupported,
+    with_layout,
 )
 
 ENTRY_POINT_GROUP = "bce_conformance.backends"
@@ -128,6 +130,7 @@ class FunctionBackend:
         self.device = str(getattr(obj, "device", "cpu"))
         self.dtypes = frozenset(getattr(obj, "dtypes", DTYPES))
         self.api_forms = frozenset(getattr(obj, "api_forms", ("functional",)))
+        self.layouts = frozenset(getattr(obj, "layouts", LAYOUTS))
         self.legacy_arguments = bool(getattr(obj, "legacy_arguments", False))
         self.gradients = frozenset(getattr(obj, "gradients", ()))
         self._gradient = getattr(obj, "gradient", None)
@@ -154,6 +157,7 @@ class FunctionBackend:
         refusal = check_supported(self, call)
         if refusal is not None:
             return refusal
+        call = with_layout(call)
         kwargs: dict[str, Any] = {"reduction": call.reduction}
         if call.weight is not None:
             kwargs["weight"] = call.weight

@@ -15,6 +15,10 @@ FUNCTIONS = ("binary_cross_entropy", "binary_cross_entropy_with_logits")
 API_FORMS = ("functional", "module")
 DTYPES = ("float64", "float32", "float16", "bfloat16")
 REDUCTIONS = ("none", "mean", "sum")
+# How the arrays of a call lie in memory: contiguous; ``strided`` (every array of rank >= 1 a
+# view with stride 2 along its last axis); ``expanded`` (input and target broadcast-expanded,
+# stride 0, along their first axis: the case's rows are equal).
+LAYOUTS = ("contiguous", "strided", "expanded")
 GRADIENT_ARGUMENTS = ("input", "target", "weight", "pos_weight")
 
 FunctionName = Literal["binary_cross_entropy", "binary_cross_entropy_with_logits"]
@@ -43,6 +47,7 @@ class Call:
     legacy: tuple[bool | None, bool | None] | None = None
     grad_wrt: tuple[str, ...] = ()
     grad_output: np.ndarray | None = None
+    layout: str = "contiguous"
 
 
 @dataclass
@@ -76,6 +81,32 @@ class Backend(Protocol):
     def evaluate(self, call: Call) -> Outcome: ...
 
 
+def laid_out(array: np.ndarray | None, layout: str, name: str) -> np.ndarray | None:
+    """``array`` (same values) in ``layout``: a stride-2 view, or a stride-0 expansion of its
+    first row for input and target (whose rows the case makes equal); else itself."""
+    if array is None or array.ndim == 0 or layout == "contiguous":
+        return array
+    if layout == "strided":
+        return np.repeat(array, 2, axis=-1)[..., ::2]
+    if layout == "expanded" and name in ("input", "target") and array.shape[0] > 0:
+        bits = np.ascontiguousarray(array).view(f"u{array.dtype.itemsize}")
+        if (bits == bits[:1]).all():
+            return np.broadcast_to(array[:1], array.shape)
+    return array
+
+
+def with_layout(call: Call) -> Call:
+    """The call with its arrays laid out as ``call.layout`` says (in the backend's process)."""
+    if call.layout == "contiguous":
+        return call
+    from dataclasses import replace
+
+    return replace(
+        call,
+        **{n: laid_out(getattr(call, n), call.layout, n) for n in GRADIENT_ARGUMENTS},
+    )
+
+
 def unsupported(reason: str) -> Outcome:
     return Outcome(status="unsupported", error=reason)
 
@@ -86,6 +117,8 @@ def check_supported(backend: Backend, call: Call) -> Outcome | None:
         return unsupported(f"dtype {call.dtype} is not supported by {backend.name}")
     if call.api not in backend.api_forms:
         return unsupported(f"API form {call.api!r} is not offered by {backend.name}")
+    if call.layout not in getattr(backend, "layouts", ("contiguous",)):
+        return unsupported(f"{backend.name} does not take {call.layout} arrays")
     if call.legacy is not None and not backend.legacy_arguments:
         return unsupported(f"{backend.name} has no size_average/reduce arguments")
     missing = [w for w in call.grad_wrt if w not in backend.gradients]

@@ -32,9 +32,11 @@ from conformance.backends.protocol import (
     API_FORMS,
     DTYPES,
     GRADIENT_ARGUMENTS,
+    LAYOUTS,
     Call,
     Outcome,
     check_supported,
+    laid_out,
 )
 
 _TORCH_DTYPES = {
@@ -65,6 +67,17 @@ def to_torch(array: np.ndarray, dtype: str, device: str = "cpu") -> torch.Tensor
     return tensor.to(device)
 
 
+def laid_out_tensor(array: np.ndarray, t: torch.Tensor, layout: str, name: str) -> torch.Tensor:
+    """``t`` (the values of ``array``) as a leaf in ``layout`` (protocol.LAYOUTS): a stride-2
+    view, or a stride-0 expansion of the first row of input or target when the rows are equal."""
+    view = laid_out(array, layout, name)
+    if view is not None and view.ndim and layout == "strided":
+        t = torch.repeat_interleave(t, 2, dim=-1)[..., ::2]
+    elif view is not None and view.ndim and view.size and view.strides[0] == 0:
+        t = t[:1].expand(t.shape)
+    return t.detach()
+
+
 def to_numpy(tensor: torch.Tensor) -> np.ndarray:
     """A tensor's values as a NumPy array of the tensor's own dtype (bfloat16 via its bits)."""
     tensor = tensor.detach().cpu()
@@ -90,6 +103,7 @@ class TorchBackend:
 
     name = "torch"
     api_forms = frozenset(API_FORMS)
+    layouts = frozenset(LAYOUTS)
     # torch's autograd refuses weight and pos_weight ("is not differentiable with respect to
     # argument 'weight'"): those gradients are not offered, so they are "unsupported".
     gradients = frozenset({"input", "target"})
@@ -145,6 +159,7 @@ class TorchBackend:
             if array is None:
                 return None
             t = to_torch(array, call.dtype, self.device)
+            t = laid_out_tensor(array, t, call.layout, name)
             if name in call.grad_wrt:
                 t.requires_grad_(True)
             return t

@@ -48,6 +48,7 @@ def single_element(case: Case, flat_index: int) -> Case:
         api=case.api,
         legacy=case.legacy,
         grad_output=go,
+        layout=case.layout,
     )
 
 

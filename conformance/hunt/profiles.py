@@ -39,6 +39,7 @@ class Profile:
         if purpose == "large":
             return len(self.large_sizes) * len(KINDS) * 2
         return {
+            "layout": self.contract,
             "contract": self.contract,
             "special": self.special,
             "out_of_contract": self.out_of_contract,

@@ -28,7 +28,7 @@ from conformance.hunt import values as V
 from conformance.hunt.structures import Structure, argument_shape, structures, value_shape
 from oracle.formats import format_of
 
-PURPOSES = ("value", "edge", "contract", "special", "out_of_contract", "large")
+PURPOSES = ("value", "edge", "layout", "contract", "special", "out_of_contract", "large")
 LOGITS = "binary_cross_entropy_with_logits"
 
 
@@ -96,6 +96,27 @@ def value_cases(function: str, dtype: str, seed: int, count: int) -> Iterator[Ca
         x = V.in_dtype(_inputs(rng, function, n, dtype), dtype, shape)
         y = V.in_dtype(V.targets(rng, n), dtype, shape)
         yield _case(function, dtype, structure, x, y, rng, with_grad_output=bool(i % 2))
+
+
+def layout_cases(function: str, dtype: str, seed: int, count: int) -> Iterator[Case]:
+    """In-domain cases whose arrays reach the backend non-contiguous (``strided``: stride 2
+    along the last axis) or broadcast-expanded (``expanded``: input and target of equal rows,
+    passed as a stride-0 expansion of the first row), alternately, cycling the structures."""
+    rng = purpose_rng(seed, function, dtype, "layout")
+    cells = [s for s in structures(function) if s.api == "functional"]
+    for i in range(count):
+        structure = cells[(5 * i) % len(cells)]
+        layout = ("strided", "expanded")[i % 2]
+        shape = value_shape(rng, 24, min_rank=2)
+        row = int(np.prod(shape[1:]))
+        n = row if layout == "expanded" else int(np.prod(shape))
+        x = _inputs(rng, function, n, dtype)
+        y = V.targets(rng, n)
+        if layout == "expanded":
+            x, y = np.tile(x, shape[0]), np.tile(y, shape[0])
+        x, y = V.in_dtype(x, dtype, shape), V.in_dtype(y, dtype, shape)
+        case = _case(function, dtype, structure, x, y, rng, with_grad_output=bool(i % 3))
+        yield case.with_(layout=layout)
 
 
 def edge_cases(function: str, dtype: str, seed: int) -> Iterator[Case]:
