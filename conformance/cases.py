@@ -48,6 +48,9 @@ class Case:
     # how a large case was generated (its JSON holds the recipe instead of the arrays)
     recipe: dict[str, Any] | None = None
     layout: str = "contiguous"  # how the arrays reach the backend (protocol.LAYOUTS)
+    # Mixed dtypes: arguments held in another dtype than ``dtype`` (the input's), e.g.
+    # {"target": "float64"}; see ``result_dtype``.
+    argument_dtypes: dict[str, str] | None = None
 
     def __post_init__(self) -> None:
         if self.function not in FUNCTIONS:
@@ -60,6 +63,9 @@ class Case:
             raise CaseError(f"api: {self.api!r} is not one of {', '.join(API_FORMS)}")
         if self.layout not in LAYOUTS:
             raise CaseError(f"layout: {self.layout!r} is not one of {', '.join(LAYOUTS)}")
+        for name, d in (self.argument_dtypes or {}).items():
+            if name not in ARRAY_ARGUMENTS[1:] or d not in DTYPES:
+                raise CaseError(f"dtypes: {name!r}: {d!r} is not an argument and a dtype")
         if self.pos_weight is not None and self.function == "binary_cross_entropy":
             raise CaseError("pos_weight: binary_cross_entropy has no pos_weight argument")
 
@@ -98,7 +104,7 @@ class Case:
     def key(self) -> bytes:
         """A byte string identifying the case exactly (for caches)."""
         parts = [self.function, self.dtype, self.reduction, self.api, repr(self.legacy)]
-        parts.append(self.layout)
+        parts.append(self.layout + repr(sorted((self.argument_dtypes or {}).items())))
         for name in ARRAY_ARGUMENTS:
             a = getattr(self, name)
             parts.append(name + ("-" if a is None else repr(a.shape) + a.tobytes().hex()))
@@ -118,6 +124,8 @@ class Case:
             data["size_average"], data["reduce"] = self.legacy
         if self.layout != "contiguous":
             data["layout"] = self.layout
+        if self.argument_dtypes:
+            data["dtypes"] = dict(self.argument_dtypes)
         if self.recipe is not None:
             data["recipe"] = dict(self.recipe)
             return data
@@ -142,6 +150,7 @@ class Case:
             "grad_output",
             "recipe",
             "layout",
+            "dtypes",
             "verdict",
             "note",
         }
@@ -168,8 +177,14 @@ class Case:
         for required in ("input", "target"):
             if required not in data:
                 raise CaseError(f"{required}: missing")
+        mixed = data.get("dtypes") or {}
+        if not isinstance(mixed, dict):
+            raise CaseError(f"dtypes: must map arguments to dtypes, got {mixed!r}")
+        for name, d in mixed.items():
+            if name not in ARRAY_ARGUMENTS[1:] or d not in DTYPES:
+                raise CaseError(f"dtypes: {name!r}: {d!r} is not an argument and a dtype")
         arrays = {
-            name: array_from_json(data[name], dtype, name)
+            name: array_from_json(data[name], mixed.get(name, dtype), name)
             for name in ARRAY_ARGUMENTS
             if data.get(name) is not None
         }
@@ -184,8 +199,25 @@ class Case:
             legacy=legacy,
             grad_output=grad_output,
             layout=data.get("layout", "contiguous"),
+            argument_dtypes=dict(mixed) or None,
             **arrays,
         )
+
+
+_RANK = {"float64": 3, "float32": 2, "float16": 1, "bfloat16": 1}
+
+
+def result_dtype(case: Case) -> str:
+    """The promoted dtype of a mixed-dtype case (torch.result_type's rule among floats:
+    the widest; float16 with bfloat16 gives float32); ``case.dtype`` when nothing is mixed."""
+    names = {case.dtype, *(case.argument_dtypes or {}).values()}
+    if names == {"float16", "bfloat16"}:
+        return "float32"
+    return max(names, key=_RANK.__getitem__)
+
+
+def argument_dtype(case: Case, name: str) -> str:
+    return (case.argument_dtypes or {}).get(name, case.dtype)
 
 
 def array_to_json(a: np.ndarray) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 import oracle
-from conformance.cases import Case
+from conformance.cases import Case, argument_dtype, result_dtype
 from oracle.broadcasting import sum_to_shape
 from oracle.extended import Ext
 
@@ -26,6 +26,12 @@ class Expected:
     abs_terms: np.ndarray | None = None  # per result element: sum |terms| it reduces
     n_terms: int = 1  # how many terms each result element sums
     terms: np.ndarray | None = None  # the unreduced element terms (Ext), for reductions
+    # Mixed dtypes: the correct rounding into each accepted result dtype (by dtype name).
+    alternatives: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def rounded_as(self, dtype_name: str) -> np.ndarray:
+        """The expected array in ``dtype_name`` if that dtype is accepted, else the default."""
+        return self.alternatives.get(dtype_name, self.rounded)
 
 
 @dataclass
@@ -112,7 +118,10 @@ def _compute(case: Case, gradients: tuple[str, ...]) -> Expectation:
     try:
         result = _oracle_call(case)
         exact = result.exact()
-        value = Expected(result.rounded(case.dtype), exact)
+        promoted = result_dtype(case)
+        value = Expected(result.rounded(promoted), exact)
+        if case.argument_dtypes:  # promotion, or the input's dtype: both accepted
+            value.alternatives = {d: result.rounded(d) for d in {promoted, case.dtype}}
         if result.reduction != "none":
             value.terms = result.elements
             n = int(result.elements.size)
@@ -122,7 +131,10 @@ def _compute(case: Case, gradients: tuple[str, ...]) -> Expectation:
         quantities = {"value": value}
         for wrt in gradients:
             g_exact = result.gradient_exact(wrt, go)
-            grad = Expected(result.gradient(wrt, case.dtype, go), g_exact)
+            own = argument_dtype(case, wrt)
+            grad = Expected(result.gradient(wrt, own, go), g_exact)
+            if case.argument_dtypes:  # the argument's own dtype, or the promoted one
+                grad.alternatives = {d: result.gradient(wrt, d, go) for d in {own, promoted}}
             if g_exact.shape != result.target_shape:  # summed over broadcast axes
                 magnitudes = _contribution_magnitudes(result, wrt, go)
                 grad.abs_terms = sum_to_shape(magnitudes, g_exact.shape, operator.add, 0.0).astype(

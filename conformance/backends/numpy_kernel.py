@@ -48,7 +48,7 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 import gmpy2
@@ -63,6 +63,7 @@ from conformance.backends.protocol import (
     Call,
     Outcome,
     check_supported,
+    dtype_name,
     with_layout,
 )
 
@@ -1023,6 +1024,22 @@ def binary_cross_entropy_with_logits_gradients(
 # -- backend ------------------------------------------------------------------------------------
 
 
+_WIDTH = {"float64": 3, "float32": 2, "float16": 1, "bfloat16": 1}
+
+
+def _promoted(call: Call) -> Call:
+    """Mixed dtypes: every array widened (exactly) to the promoted dtype — the widest, and
+    float32 for float16 with bfloat16 — so the loss comes back in it; the gradients are then
+    rounded into their argument's own dtype (within 1 ULP there: a double rounding)."""
+    arrays = {n: getattr(call, n) for n in GRADIENT_ARGUMENTS if getattr(call, n) is not None}
+    names = {dtype_name(a) for a in arrays.values()}
+    if len(names) <= 1:
+        return call
+    wide = "float32" if names == {"float16", "bfloat16"} else max(names, key=_WIDTH.__getitem__)
+    numpy_dtype = {"float64": np.float64, "float32": np.float32}[wide]
+    return replace(call, dtype=wide, **{n: a.astype(numpy_dtype) for n, a in arrays.items()})
+
+
 class NumpyKernelBackend:
     """This module behind the Backend protocol; the module form is the functional form."""
 
@@ -1039,7 +1056,8 @@ class NumpyKernelBackend:
         refusal = check_supported(self, call)
         if refusal is not None:
             return refusal
-        call = with_layout(call)
+        own = {n: getattr(call, n).dtype for n in call.grad_wrt if getattr(call, n) is not None}
+        call = _promoted(with_layout(call))
         try:
             reduction = call.reduction
             if call.legacy is not None:
@@ -1058,4 +1076,6 @@ class NumpyKernelBackend:
             return Outcome(status="raised", error=f"{type(error).__name__}: {error}")
         except Exception as error:  # a failure of the kernel itself, not a rejection
             return Outcome(status="crashed", error=f"{type(error).__name__}: {error}")
+        with np.errstate(over="ignore"):  # rounding into a narrower own dtype may overflow
+            grads = {n: g.astype(own[n]) if n in own else g for n, g in grads.items()}
         return Outcome(status="ok", value=value, gradients=grads)

@@ -34,6 +34,7 @@ from conformance.backends.protocol import (
     Call,
     Outcome,
     check_supported,
+    dtype_name,
     unsupported,
 )
 
@@ -152,7 +153,9 @@ class PaddleBackend:
         args = {
             name: None
             if getattr(call, name) is None
-            else self._to_paddle(getattr(call, name), call.dtype, name in call.grad_wrt)
+            else self._to_paddle(
+                getattr(call, name), dtype_name(getattr(call, name)), name in call.grad_wrt
+            )
             for name in ("input", "target", "weight", "pos_weight")
         }
         kwargs: dict[str, Any] = {"reduction": call.reduction}

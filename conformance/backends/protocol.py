@@ -95,6 +95,12 @@ def laid_out(array: np.ndarray | None, layout: str, name: str) -> np.ndarray | N
     return array
 
 
+def dtype_name(array: np.ndarray) -> str:
+    """The name of an array's float format ("bfloat16" for ml_dtypes.bfloat16)."""
+    name = np.dtype(array.dtype).name
+    return name if name in DTYPES else str(array.dtype)
+
+
 def with_layout(call: Call) -> Call:
     """The call with its arrays laid out as ``call.layout`` says (in the backend's process)."""
     if call.layout == "contiguous":

@@ -36,6 +36,7 @@ from conformance.backends.protocol import (
     Call,
     Outcome,
     check_supported,
+    dtype_name,
     laid_out,
 )
 
@@ -158,7 +159,7 @@ class TorchBackend:
             array = getattr(call, name)
             if array is None:
                 return None
-            t = to_torch(array, call.dtype, self.device)
+            t = to_torch(array, dtype_name(array), self.device)  # mixed dtypes keep their own
             t = laid_out_tensor(array, t, call.layout, name)
             if name in call.grad_wrt:
                 t.requires_grad_(True)
@@ -172,7 +173,7 @@ class TorchBackend:
             if call.grad_output is None:
                 grad_output = torch.ones_like(loss)
             else:
-                grad_output = to_torch(call.grad_output, call.dtype, self.device)
+                grad_output = to_torch(call.grad_output, call.dtype, self.device).to(loss.dtype)
             leaves = [args[name] for name in call.grad_wrt]
             grads = torch.autograd.grad(
                 loss, leaves, grad_outputs=grad_output, allow_unused=True, materialize_grads=True

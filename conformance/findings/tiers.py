@@ -7,8 +7,9 @@
   (``raised``, ``did_not_raise``), or returned the wrong shape or dtype (``shape_mismatch``).
 * ``convention``: the documentation is silent and the oracle takes a reading
   (docs/semantics.md §6): an infinite input, weight or pos_weight (the limit of the formula), NaN
-  in an argument of a *gradient* (NaN propagates), or the derivative of the -100 clamp
-  (``binary_cross_entropy`` gradient wrt input where ``log x`` or ``log(1 - x)`` is clamped).
+  in an argument of a *gradient* (NaN propagates), the derivative of the -100 clamp
+  (``binary_cross_entropy`` gradient wrt input where ``log x`` or ``log(1 - x)`` is clamped), or
+  the dtype of a mixed-dtype result (accepted: an error, the promoted dtype, or the input's).
 * ``defect``: everything else — finite, in-contract inputs, and a value or gradient beyond the
   tolerance; also a NaN argument that does not make the *value* NaN (IEEE arithmetic of the
   documented formula propagates it under any reading), and a crash or a hang.
@@ -79,6 +80,8 @@ def tier_of(case, quantity: str, verdict: str, element: tuple[int, ...] | None) 
         return "contract"
     x, y = _flat(case, "input"), _flat(case, "target")
     w, p = _flat(case, "weight"), _flat(case, "pos_weight")
+    if verdict == "shape_mismatch" and getattr(case, "argument_dtypes", None):
+        return "convention"  # mixed dtypes: the docs are silent on the result's dtype
     if verdict in _CONTRACT_VERDICTS or verdict in ("crashed", "timeout"):
         if any(target_out_of_contract(v) for v in y):
             return "out_of_contract"

@@ -121,6 +121,8 @@ def purpose_cases(
         return P.edge_cases(function, dtype, seed) if profile.edge else ()
     if purpose == "layout":
         return P.layout_cases(function, dtype, seed, budget)
+    if purpose == "mixed":
+        return P.mixed_cases(function, dtype, seed, budget)
     if purpose == "contract":
         return P.contract_cases(function, dtype, seed, budget)
     if purpose == "special":
@@ -159,6 +161,8 @@ def _example(case: Case, result: QuantityResult, backend: Backend, spec: str | N
         q = exp.quantities[result.quantity]
         expected = cmp.expected
         exact = q.exact[cmp.element].decimal(30) if q.exact.shape or cmp.element == () else ""
+    elif cmp is not None and cmp.verdict == "shape_mismatch":
+        expected = cmp.expected
     elif exp.error:
         expected = exp.error
     return Example(

@@ -49,6 +49,7 @@ def single_element(case: Case, flat_index: int) -> Case:
         legacy=case.legacy,
         grad_output=go,
         layout=case.layout,
+        argument_dtypes=case.argument_dtypes,
     )
 
 

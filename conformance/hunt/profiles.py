@@ -40,6 +40,7 @@ class Profile:
             return len(self.large_sizes) * len(KINDS) * 2
         return {
             "layout": self.contract,
+            "mixed": self.contract,
             "contract": self.contract,
             "special": self.special,
             "out_of_contract": self.out_of_contract,

@@ -28,7 +28,17 @@ from conformance.hunt import values as V
 from conformance.hunt.structures import Structure, argument_shape, structures, value_shape
 from oracle.formats import format_of
 
-PURPOSES = ("value", "edge", "layout", "contract", "special", "out_of_contract", "large")
+PURPOSES = (
+    "value",
+    "edge",
+    "layout",
+    "mixed",
+    "contract",
+    "special",
+    "out_of_contract",
+    "large",
+)
+DTYPE_NAMES = ("float64", "float32", "float16", "bfloat16")
 LOGITS = "binary_cross_entropy_with_logits"
 
 
@@ -117,6 +127,31 @@ def layout_cases(function: str, dtype: str, seed: int, count: int) -> Iterator[C
         x, y = V.in_dtype(x, dtype, shape), V.in_dtype(y, dtype, shape)
         case = _case(function, dtype, structure, x, y, rng, with_grad_output=bool(i % 3))
         yield case.with_(layout=layout)
+
+
+def mixed_cases(function: str, dtype: str, seed: int, count: int) -> Iterator[Case]:
+    """In-domain cases with one argument (target, weight or pos_weight) in another dtype than
+    the input, every (argument, dtype) pair in turn. The documentation is silent; the accepted
+    readings are an error, a result in the promoted dtype, or one in the input's dtype
+    (docs/semantics.md, "Mixed dtypes")."""
+    rng = purpose_rng(seed, function, dtype, "mixed")
+    names = ("target", "weight", "pos_weight") if function == LOGITS else ("target", "weight")
+    pairs = [(n, d) for n in names for d in DTYPE_NAMES if d != dtype]
+    cells = [s for s in structures(function) if s.api == "functional" and s.legacy is None]
+    for i in range(count):
+        name, other = pairs[i % len(pairs)]
+        shape = value_shape(rng, 12)
+        n = int(np.prod(shape))
+        x = V.in_dtype(_inputs(rng, function, n, dtype), dtype, shape)
+        y = V.in_dtype(V.targets(rng, n), name == "target" and other or dtype, shape)
+        case = _case(function, dtype, cells[(3 * i) % len(cells)], x, y, rng, False)
+        if name != "target":
+            a = getattr(case, name)
+            if a is None:
+                a = np.ones(shape)
+            values = V.weights(rng, a.size) + 0.25
+            case = case.with_(**{name: V.in_dtype(values, other, a.shape)})
+        yield case.with_(argument_dtypes={name: other})
 
 
 def edge_cases(function: str, dtype: str, seed: int) -> Iterator[Case]:
