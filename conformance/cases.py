@@ -241,6 +241,20 @@ def _readable(v: float) -> float | str:
     return v
 
 
+def _is_ragged(value: Any) -> bool:
+    """A nested list whose rows differ in length or depth."""
+    if not isinstance(value, list):
+        return False
+    kinds = {isinstance(v, list) for v in value}
+    if len(kinds) > 1:
+        return True
+    if kinds == {True}:
+        if len({len(v) for v in value}) > 1:
+            return True
+        return any(_is_ragged(v) for v in value)
+    return False
+
+
 def array_from_json(value: Any, dtype: str, name: str) -> np.ndarray:
     """An array of ``dtype`` from either JSON spelling (see the module docstring)."""
     fmt = format_of(dtype)
@@ -255,6 +269,8 @@ def array_from_json(value: Any, dtype: str, name: str) -> np.ndarray:
         if int(np.prod(shape, dtype=np.int64)) != len(bits):
             raise CaseError(f"{name}: {len(bits)} bit patterns do not fill shape {shape}")
         return from_bits(np.array(bits, dtype=fmt.uint_dtype), fmt).reshape(shape)
+    if _is_ragged(value):
+        raise CaseError(f"{name}: a ragged list (rows of different lengths) is not an array")
     try:
         nested = np.array(value, dtype=object)
     except ValueError:

@@ -10,6 +10,7 @@ Exit codes, for every command:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import os
@@ -25,6 +26,49 @@ EXIT_OK, EXIT_DIVERGES, EXIT_USAGE = 0, 1, 2
 
 class UsageError(Exception):
     """A mistake in what the user asked for: printed as one line, exit status 2."""
+
+
+def _positive_seconds(text: str) -> float:
+    """argparse type of --timeout: a finite number of seconds > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not (value > 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds > 0, got {text!r}")
+    return value
+
+
+def _check_report_destination(args) -> None:
+    """Before any audit: the report folder is usable and the stem names a file inside it."""
+    stem = args.report_stem
+    if stem is not None and args.report_dir is None:
+        raise UsageError("--report-stem needs --report-dir (where to write the reports)")
+    if stem is not None and (
+        not stem or "/" in stem or "\\" in stem or stem in (".", "..") or stem.startswith(".")
+    ):
+        raise UsageError(f"--report-stem: {stem!r} must be a plain file name (no folders)")
+    if args.report_dir is None:
+        return
+    folder = args.report_dir
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"--report-dir: {folder} exists and is not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".bce-conformance-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(
+            f"--report-dir: cannot write to {folder} ({exc.strerror or exc})"
+        ) from None
+    try:
+        import jsonschema  # noqa: F401  (the JSON report is validated before it is written)
+        import matplotlib  # noqa: F401  (the HTML report's plots)
+    except ImportError as exc:
+        raise UsageError(
+            f"writing reports needs {exc.name}: pip install 'bce-conformance[reports]'"
+        ) from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,7 +87,10 @@ def _parser() -> argparse.ArgumentParser:
             help="numpy | torch | torch-cuda | paddle | paddle-gpu | package.module:attr | an installed plugin's name",
         )
         sp.add_argument(
-            "--timeout", type=float, default=120.0, help="seconds per backend call (default 120)"
+            "--timeout",
+            type=_positive_seconds,
+            default=120.0,
+            help="seconds per backend call (default 120)",
         )
         sp.add_argument(
             "--in-process",
@@ -122,6 +169,12 @@ def _load(spec: str):
     here = os.getcwd()
     if "" not in sys.path and here not in sys.path:
         sys.path.insert(0, here)
+    # A plugin that prints while it loads must not corrupt --json output: its prints go to stderr.
+    with contextlib.redirect_stdout(sys.stderr):
+        return _load_quietly(spec, load_backend, BackendSetupError)
+
+
+def _load_quietly(spec: str, load_backend, BackendSetupError):
     try:
         return load_backend(spec)
     except BackendSetupError as exc:
@@ -133,6 +186,7 @@ def _audit(args) -> int:
     from conformance.hunt.profiles import PROFILES
     from conformance.records import AuditReport, BackendRun
 
+    _check_report_destination(args)
     baseline = None
     if args.baseline is not None:
         from conformance.baseline import BaselineError, load_baseline
@@ -208,16 +262,34 @@ def _verdict(report, baseline, command: str, strict: bool, specs: dict[str, str]
     return EXIT_DIVERGES if diverging else EXIT_OK
 
 
+class _Overflow(ValueError):
+    pass
+
+
+def _finite_float(text: str) -> float:
+    """JSON numbers are read as float64; one beyond its range (1e400) is refused, not inf."""
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise _Overflow(
+            f'the number {text} is beyond float64\'s range; write "inf" if infinity is meant'
+        )
+    return value
+
+
 def _replay(args) -> int:
     from conformance.cases import Case, CaseError
     from conformance.evaluate import evaluate_case
 
     try:
-        data = json.loads(args.cases.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+        data = json.loads(args.cases.read_text(), parse_float=_finite_float)
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise UsageError(f"{args.cases}: cannot read a JSON list of cases ({exc})") from None
+    except _Overflow as exc:
+        raise UsageError(f"{args.cases}: {exc}") from None
     if not isinstance(data, list):
         raise UsageError(f"{args.cases}: expected a JSON list of cases, got {type(data).__name__}")
+    if not data:
+        raise UsageError(f"{args.cases}: the list of cases is empty")
     cases = []
     for i, item in enumerate(data):
         try:
@@ -229,6 +301,12 @@ def _replay(args) -> int:
     rows = []
     try:
         for i, case in enumerate(cases):
+            if case.target.size >= 100_000:  # long: say so (minutes for millions of elements)
+                print(
+                    f"replay: case {i}: {case.target.size} elements, evaluating ...",
+                    file=sys.stderr,
+                    flush=True,
+                )
             results = evaluate_case(backend, case, runner)
             if results is None:
                 rows.append(

@@ -45,7 +45,7 @@ def compare(
     """Compare ``got`` with the correctly rounded ``expected`` (same dtype) element by element."""
     if got.shape != expected.shape or got.dtype != expected.dtype:
         return Comparison(
-            verdict="shape_mismatch",
+            verdict="shape_mismatch" if got.shape != expected.shape else "dtype_mismatch",
             expected=f"{expected.dtype}{list(expected.shape)}",
             got=f"{got.dtype}{list(got.shape)}",
         )

@@ -26,7 +26,8 @@ _DESCRIPTIONS = {
     "value_mismatch": "differs from the correctly rounded value by more than the tolerance",
     "nan_mismatch": "NaN against a number (or a number where NaN is due)",
     "inf_mismatch": "infinity against a finite value (or the wrong infinity)",
-    "shape_mismatch": "result of the wrong shape or dtype",
+    "shape_mismatch": "result of the wrong shape",
+    "dtype_mismatch": "result of the wrong dtype",
     "raised": "raises although the documented contract is met",
     "did_not_raise": "returns a value although the documented contract is violated",
     "crashed": "the backend crashed",
@@ -187,7 +188,9 @@ def _judge_value(
     tol = tolerance(case.function, dtype, backend.name, "value")
     cmp = compare(expected, want.exact, got, tol, want.abs_terms, want.n_terms)
     regime = (
-        _value_regime(case, exp, cmp) if cmp.verdict != "shape_mismatch" else _mixed_regime(case)
+        _value_regime(case, exp, cmp)
+        if cmp.verdict not in ("shape_mismatch", "dtype_mismatch")
+        else _mixed_regime(case)
     )
     return [QuantityResult("value", cmp.verdict, regime, cmp)]
 
@@ -220,7 +223,7 @@ def _judge_gradients(
         cmp = compare(expected, want.exact, got, tol, want.abs_terms, want.n_terms)
         regime = (
             _gradient_regime(case, quantity, cmp)
-            if cmp.verdict != "shape_mismatch"
+            if cmp.verdict not in ("shape_mismatch", "dtype_mismatch")
             else _mixed_regime(case)
         )
         results.append(QuantityResult(quantity, cmp.verdict, regime, cmp))

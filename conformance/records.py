@@ -14,7 +14,8 @@ VERDICTS = (
     "value_mismatch",  # finite vs finite beyond the ULP / condition-aware tolerance
     "nan_mismatch",  # NaN where a number was due, or a number where NaN was due
     "inf_mismatch",  # inf vs finite (either way), or the wrong infinity
-    "shape_mismatch",  # result of the wrong shape or dtype
+    "shape_mismatch",  # result of the wrong shape
+    "dtype_mismatch",  # result of the right shape in the wrong dtype
     "raised",  # the backend raised where the documented contract is met
     "did_not_raise",  # the backend returned a value where the contract is violated
     "unsupported",  # the backend does not offer this dtype / form / gradient

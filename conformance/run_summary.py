@@ -58,7 +58,7 @@ def describe_class(cls: DivergenceClass, spec: str) -> list[str]:
         lines.append(f"      expected an error ({m.expected}); got: {m.got}")
     elif cls.verdict in ("raised", "crashed", "timeout"):
         lines.append(f"      expected a value; the backend {cls.verdict}: {m.got}")
-    elif cls.verdict == "shape_mismatch":
+    elif cls.verdict in ("shape_mismatch", "dtype_mismatch"):
         lines.append(f"      expected {m.expected or 'a value'}; got: {m.got}")
     else:
         exact = f" (exact {m.expected_exact})" if m.expected_exact else ""

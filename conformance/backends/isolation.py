@@ -143,6 +143,7 @@ class _Worker:
                 [sys.executable, "-c", _BOOTSTRAP, str(theirs.fileno()), spec],
                 pass_fds=(theirs.fileno(),),
                 stdin=subprocess.DEVNULL,
+                stdout=2,  # the worker's prints go to our stderr, never into a report on stdout
                 env=env,
                 close_fds=True,
             )

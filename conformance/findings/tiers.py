@@ -29,7 +29,7 @@ import numpy as np
 TIERS = ("defect", "contract", "convention", "out_of_contract")
 COUNTED_BY_DEFAULT = frozenset({"defect", "contract"})
 _LENIENCY = {"defect": 0, "contract": 1, "convention": 2, "out_of_contract": 3}
-_CONTRACT_VERDICTS = frozenset({"raised", "did_not_raise", "shape_mismatch"})
+_CONTRACT_VERDICTS = frozenset({"raised", "did_not_raise", "shape_mismatch", "dtype_mismatch"})
 E_MINUS_100 = math.exp(-100.0)  # 3.72e-44: below it log x < -100 (float64 rounding aside)
 
 
@@ -80,7 +80,7 @@ def tier_of(case, quantity: str, verdict: str, element: tuple[int, ...] | None) 
         return "contract"
     x, y = _flat(case, "input"), _flat(case, "target")
     w, p = _flat(case, "weight"), _flat(case, "pos_weight")
-    if verdict == "shape_mismatch" and getattr(case, "argument_dtypes", None):
+    if verdict == "dtype_mismatch" and getattr(case, "argument_dtypes", None):
         return "convention"  # mixed dtypes: the docs are silent on the result's dtype
     if verdict in _CONTRACT_VERDICTS or verdict in ("crashed", "timeout"):
         if any(target_out_of_contract(v) for v in y):

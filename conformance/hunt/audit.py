@@ -45,7 +45,7 @@ from conformance.tolerances import tolerance
 Runner = Callable[[Call], Outcome]
 Progress = Callable[[str], None]
 _COMPARED = frozenset({"conforms", "value_mismatch", "nan_mismatch", "inf_mismatch", "raised",
-                       "shape_mismatch"})  # fmt: skip
+                       "shape_mismatch", "dtype_mismatch"})  # fmt: skip
 
 
 @dataclass
@@ -161,7 +161,7 @@ def _example(case: Case, result: QuantityResult, backend: Backend, spec: str | N
         q = exp.quantities[result.quantity]
         expected = cmp.expected
         exact = q.exact[cmp.element].decimal(30) if q.exact.shape or cmp.element == () else ""
-    elif cmp is not None and cmp.verdict == "shape_mismatch":
+    elif cmp is not None and cmp.verdict in ("shape_mismatch", "dtype_mismatch"):
         expected = cmp.expected
     elif exp.error:
         expected = exp.error

@@ -82,7 +82,7 @@ def test_returning_the_inputs_dtype_conforms():
 
 def test_returning_the_targets_narrower_dtype_is_a_convention_divergence():
     run = _mixed_run(_TargetDtype())
-    mismatches = [d for d in run.divergences if d.verdict == "shape_mismatch"]
+    mismatches = [d for d in run.divergences if d.verdict == "dtype_mismatch"]
     assert mismatches and {d.tier for d in mismatches} == {"convention"}
     assert all(d.regime.startswith("mixed-dtypes:target=") for d in mismatches)
 
