@@ -69,7 +69,7 @@ def test_size_average_must_be_a_boolean(tmp_path, capsys):
 
 
 def test_a_number_beyond_float64_is_refused_not_read_as_infinity(tmp_path, capsys):
-    text = '[{"function": "%s", "dtype": "float32", "input": [1e400], "target": [1]}]' % LOGITS
+    text = '[{"function": "' + LOGITS + '", "dtype": "float32", "input": [1e400], "target": [1]}]'
     _replay(tmp_path, capsys, text, "beyond float64")
 
 
