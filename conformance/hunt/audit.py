@@ -27,7 +27,7 @@ from conformance.expectation import expect, gradient_arguments
 from conformance.findings.tiers import tier_of
 from conformance.hunt import purposes as P
 from conformance.hunt.coverage import Coverage
-from conformance.hunt.large import KINDS, large_case
+from conformance.hunt.large import KINDS, large_case, recipe_reproducer
 from conformance.hunt.minimize import candidates
 from conformance.hunt.profiles import Profile
 from conformance.records import (
@@ -174,7 +174,9 @@ def _example(case: Case, result: QuantityResult, backend: Backend, spec: str | N
         got=(cmp.got if cmp is not None else result.error) or "",
         ulp=_finite_or_none(cmp.ulp if cmp is not None else None),
         condition_error=_finite_or_none(cmp.condition_error if cmp is not None else None),
-        reproducer=reproducer(case, result.quantity, backend.name, backend.device, spec),
+        reproducer=recipe_reproducer(case, spec or backend.name)
+        if case.recipe is not None
+        else reproducer(case, result.quantity, backend.name, backend.device, spec),
     )
 
 

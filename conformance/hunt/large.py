@@ -168,3 +168,16 @@ def _round(values: np.ndarray, fmt) -> np.ndarray:
     from oracle.formats import from_bits
 
     return from_bits(np.array(bits, dtype=fmt.uint_dtype), fmt).reshape(values.shape)
+
+
+def recipe_reproducer(case: Case, spec: str) -> str:
+    """A reproducer of a large case that regenerates it from its recipe (never the arrays)."""
+    import json
+
+    text = json.dumps([case.to_json()], separators=(",", ":"))
+    n = case.target.size
+    return (
+        f"# {n} elements, regenerated bit for bit from the recipe by `replay`:\n"
+        f"echo '{text}' > case.json\n"
+        f"bce-conformance replay --backend {spec} case.json\n"
+    )

@@ -72,3 +72,21 @@ def test_float16_sum_of_equal_terms_is_exact_in_the_oracle():
     x, y = case.input.reshape(-1)[0], case.target.reshape(-1)[0]
     one = oracle.binary_cross_entropy(np.array([x]), np.array([y]), reduction="sum").exact()[()]
     assert got.approximate() == pytest.approx(one.approximate() * 10_000, rel=1e-12)
+
+
+def test_a_report_holds_a_large_cases_recipe_never_its_arrays():
+    import json
+
+    from conformance.records import AuditReport
+
+    run = audit_backend(
+        load_backend("tests.hunt.toy_accumulators:sequential"),
+        _ONLY_LARGE,
+        functions=(LOGITS,),
+        dtypes=("float32",),
+        purposes=("large",),
+    )
+    assert run.divergences
+    text = json.dumps(AuditReport("t", "o", "large", 0, "", runs=[run]).to_json())
+    assert len(text) < 200_000
+    assert all("recipe" in d.minimal.case for d in run.divergences)
