@@ -164,11 +164,11 @@ class CarefulBCE:
         for name in wrt:
             if name == "weight" and weight is None or name == "pos_weight" and pos_weight is None:
                 raise ValueError(f"{name}: no {name} was given, so there is no gradient")
-            d = np.where(a.nan, np.nan, self.derivative(a, name))
+            d = np.where(self.nan_mask(a, name), np.nan, self.derivative(a, name))
             c = self.upstream(a, d, grad_output)
             shape = {"weight": a.weight_shape, "pos_weight": a.pos_weight_shape}.get(name)
             if shape is not None:
-                c = self.sum_to_shape(c, shape)
+                c = self.sum_to_shape(c, shape, name)
             out[name] = self.finish(c, a)
         return out
 
@@ -415,6 +415,11 @@ class CarefulBCE:
         tends = ~zero & (x == np.inf)
         return self.weighted(a.w, h, zero, tends, np.sign(y))
 
+    def nan_mask(self, a: Arguments, wrt: str) -> np.ndarray:
+        """Elements whose gradient is NaN: those with a NaN in any argument (§6)."""
+        del wrt
+        return a.nan
+
     def upstream(self, a: Arguments, d: np.ndarray, grad_output: np.ndarray | None) -> np.ndarray:
         """The chain rule: times the upstream gradient, divided by N for mean."""
         go = np.ones((), dtype=d.dtype) if grad_output is None else np.asarray(grad_output)
@@ -423,7 +428,8 @@ class CarefulBCE:
             c = d * go
             return c / a.n if a.reduction == "mean" and a.n else c
 
-    def sum_to_shape(self, c: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    def sum_to_shape(self, c: np.ndarray, shape: tuple[int, ...], name: str) -> np.ndarray:
+        """The gradient of the broadcast argument ``name``: summed over its broadcast axes."""
         with np.errstate(invalid="ignore", over="ignore"):
             return sum_to_shape(c, shape)
 
