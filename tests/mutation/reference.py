@@ -252,7 +252,7 @@ class CarefulBCE:
 
     def log_one_minus_prob(self, x: np.ndarray) -> np.ndarray:
         """max(log(1 - x), -100): for x in [0, 1] the clamp is active only at x = 1."""
-        with np.errstate(divide="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(x == 1, LOG_CLAMP, np.log1p(-x))
 
     def softplus(self, z: np.ndarray) -> np.ndarray:
