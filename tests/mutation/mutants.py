@@ -508,10 +508,12 @@ class log_weight_missing_one(Mutant):
 
 
 def _along_first_axis(values: np.ndarray, shape: tuple[int, ...] | None) -> np.ndarray:
-    """A 1-D argument of an (N, C) case re-broadcast along axis 0 instead of the last."""
-    if shape is None or len(shape) != 1 or values.ndim != 2 or values.shape[0] != shape[0]:
+    """A 1-D argument of an (N, C) case read as ``arg[:, None]`` (per sample): it broadcasts
+    along the classes instead of the batch, and fails to broadcast unless N = C."""
+    if shape is None or len(shape) != 1 or values.ndim != 2:
         return values
-    return np.broadcast_to(values[0][:, None], values.shape).copy()
+    column = values[0][:, None]  # the original 1-D argument, as a column
+    return np.broadcast_to(column, np.broadcast_shapes(column.shape, values.shape)).copy()
 
 
 class weight_broadcast_wrong_axis(Mutant):

@@ -117,6 +117,29 @@ def score(
     return reference, rows
 
 
+def replay_witnesses(names: list[str], workdir: Path) -> dict[str, str]:
+    """Each mutant's witness replayed through the harness (``conformance replay``): "caught",
+    "conforms", or why it cannot be replayed; the reference on all witnesses under "reference".
+    This separates a judge that cannot see a bug from a hunt that never draws its input."""
+    results: dict[str, str] = {}
+    cases = {n: MUTANTS[n].witness.case_json() for n in names}
+    all_cases = [c for c in cases.values() if c is not None]
+    specs = [(REFERENCE, all_cases, "reference")]
+    specs += [(f"tests.mutation.mutants:{n}", [c], n) for n, c in cases.items() if c is not None]
+    for spec, case_list, label in specs:
+        path = workdir / f"{label}.cases.json"
+        path.write_text(json.dumps(case_list))
+        cmd = [sys.executable, "-m", "conformance", "replay", "--backend", spec, str(path)]
+        proc = subprocess.run(cmd + ["--in-process"], cwd=REPO, capture_output=True, text=True)
+        results[label] = {0: "conforms", 1: "caught"}.get(
+            proc.returncode, f"error: {(proc.stderr.strip().splitlines() or ['?'])[-1]}"
+        )
+    for n, c in cases.items():
+        if c is None:
+            results[n] = "not replayable (needs an upstream gradient other than ones)"
+    return results
+
+
 def _seeds(seeds: list[int]) -> str:
     return " ".join(map(str, seeds)) if seeds else "-"
 
@@ -159,6 +182,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     p.add_argument("--only", nargs="+", metavar="NAME", help="score only these mutants")
     p.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    p.add_argument(
+        "--witnesses",
+        action="store_true",
+        help="instead of hunting, replay each mutant's witness through the harness",
+    )
     p.add_argument("--json", type=Path, help="also write the per-seed new classes here")
     p.add_argument(
         "--run-args", default="", help="more options for every `conformance run`, one string"
@@ -172,6 +200,13 @@ def main(argv: list[str] | None = None) -> int:
             f"unknown mutant(s): {', '.join(unknown)}; known: {', '.join(MUTANTS)}", file=sys.stderr
         )
         return 2
+    if args.witnesses:
+        with tempfile.TemporaryDirectory(prefix="mutation-witnesses-") as tmp:
+            results = replay_witnesses(names, Path(tmp))
+        for label, verdict in results.items():
+            print(f"{label}: {verdict}")
+        bad = results.pop("reference") != "conforms" or any(v != "caught" for v in results.values())
+        return 1 if bad else 0
     reference, rows = score(
         names, args.profile, args.seeds, extra, log=lambda m: print(m, file=sys.stderr)
     )

@@ -65,6 +65,22 @@ class Witness:
             flat[i] = round_to(mpmath.mpf(v), self.dtype)
         return out
 
+    def case_json(self) -> dict[str, Any] | None:
+        """The witness as a ``conformance replay`` case (bit-exact arrays), or None when it
+        needs an upstream gradient other than ones, which a case cannot carry."""
+        if self.grad_output is not None:
+            return None
+        from conformance.cases import array_to_json
+
+        case: dict[str, Any] = {
+            "function": self.function,
+            "dtype": self.dtype,
+            "reduction": self.reduction,
+        }
+        for name, a in self.arrays().items():
+            case[name] = array_to_json(a)
+        return case
+
     def run(self, plugin: Any) -> np.ndarray:
         """The plugin's answer (exceptions propagate)."""
         a = self.arrays()
