@@ -215,6 +215,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", nargs="+", metavar="NAME", help="score only these mutants")
     p.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     p.add_argument(
+        "--list", action="store_true", help="list the mutants (Markdown): bug and witness"
+    )
+    p.add_argument(
         "--witnesses",
         action="store_true",
         help="instead of hunting, replay each mutant's witness through the harness",
@@ -232,6 +235,12 @@ def main(argv: list[str] | None = None) -> int:
             f"unknown mutant(s): {', '.join(unknown)}; known: {', '.join(MUTANTS)}", file=sys.stderr
         )
         return 2
+    if args.list:
+        print("| mutant | bug | witness (closed form) |\n|---|---|---|")
+        for n in names:
+            doc = " ".join((MUTANTS[n].__doc__ or "").split())
+            print(f"| `{n}` | {doc} | {MUTANTS[n].witness.derivation} |")
+        return 0
     if args.witnesses:
         with tempfile.TemporaryDirectory(prefix="mutation-witnesses-") as tmp:
             results = replay_witnesses(names, Path(tmp))

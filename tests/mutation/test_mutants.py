@@ -164,3 +164,13 @@ def test_the_default_hunt_catches_each_mutant_at_seed_0(
 
 def test_mutants_are_reference_subclasses():
     assert all(issubclass(cls, Mutant) and issubclass(cls, CarefulBCE) for cls in MUTANTS.values())
+
+
+@pytest.mark.slow
+def test_the_harness_judges_every_replayable_witness_as_the_closed_form_does(tmp_path):
+    """The oracle and the comparison see each bug once its input is drawn: the reference
+    conforms on every witness and each mutant diverges on its own (about 2 minutes)."""
+    results = score.replay_witnesses(NAMES, tmp_path)
+    assert results.pop("reference") == "conforms"
+    wrong = {n: v for n, v in results.items() if v != "caught" and not v.startswith("not replay")}
+    assert wrong == {}
