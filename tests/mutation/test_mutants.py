@@ -3,9 +3,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import mpmath
@@ -119,46 +116,40 @@ def test_a_mutant_is_caught_only_by_classes_the_reference_does_not_show(monkeypa
     assert "mutation score: 1/2" in score.render(reference, rows, [0], markdown=True)
 
 
-def _hunt(spec: str, seed: int, tmp_path: Path) -> dict:
-    cmd = [sys.executable, "-m", "conformance", "run", "--backend", spec, "--profile", "ci"]
-    cmd += ["--seed", str(seed), "--in-process", "--quiet", "--report-dir", str(tmp_path)]
-    cmd += ["--report-stem", "hunt"]
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
-    assert proc.returncode in (0, 1), proc.stderr
-    return json.loads((tmp_path / "hunt.json").read_text())["runs"][0]
+def _hunt(spec: str, seed: int, tmp_path: Path) -> score.Run:
+    run = score.run_hunt(spec, "ci", seed, tmp_path, [])
+    assert run.exit_code in (0, 1) and not run.error, run.error
+    return run
 
 
-def _outside_the_contract(case: dict) -> bool:
-    """A target outside [0, 1] or infinite (the documentation's "values between 0 and 1")."""
-    values = case["target"]["values"]
-    return any(
-        isinstance(v, str) and v != "nan" or not isinstance(v, str) and not 0 <= v <= 1
-        for v in values
-    )
+def test_a_class_is_outside_the_contract_by_its_target_label_else_by_its_examples():
+    outside = {"function": "binary_cross_entropy_with_logits", "target": {"values": [0.5, 2.5]}}
+    inside = {"function": "binary_cross_entropy_with_logits", "target": {"values": [0.5, "nan"]}}
+    f = "binary_cross_entropy_with_logits/float32/value/value_mismatch/"
+    assert score.class_outside_the_contract(f + "x:mid,y:out", [inside])
+    assert score.class_outside_the_contract(f + "y=-inf,w=0", [inside])
+    assert not score.class_outside_the_contract(f + "x:mid,y:soft", [outside])
+    assert score.class_outside_the_contract(f + "reduced:special-values", [outside, outside])
+    assert not score.class_outside_the_contract(f + "reduced:special-values", [outside, inside])
+    bce = "binary_cross_entropy/float32/value/did_not_raise/error:OracleDomainError:target"
+    assert not score.class_outside_the_contract(bce, [outside])
 
 
 def test_the_reference_is_clean_at_seed_0_inside_the_documented_contract(tmp_path):
-    run = _hunt("tests.mutation.reference", 0, tmp_path)
-    assert run["status"] == "completed"
-    inside = [
-        d["class_id"] for d in run["divergences"] if not _outside_the_contract(d["minimal"]["case"])
-    ]
-    assert inside == []
+    run = _hunt(score.REFERENCE, 0, tmp_path)
+    assert run.classes - run.outside == set()
 
 
 @pytest.fixture(scope="module")
-def reference_classes_at_seed_0(tmp_path_factory):
-    run = _hunt("tests.mutation.reference", 0, tmp_path_factory.mktemp("reference"))
-    return {d["class_id"] for d in run["divergences"]}
+def reference_at_seed_0(tmp_path_factory):
+    return _hunt(score.REFERENCE, 0, tmp_path_factory.mktemp("reference"))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
-def test_the_default_hunt_catches_each_mutant_at_seed_0(
-    name, reference_classes_at_seed_0, tmp_path
-):
+def test_the_default_hunt_catches_each_mutant_at_seed_0(name, reference_at_seed_0, tmp_path):
     run = _hunt(f"tests.mutation.mutants:{name}", 0, tmp_path)
-    new = {d["class_id"] for d in run["divergences"]} - reference_classes_at_seed_0
+    new = run.classes - reference_at_seed_0.classes - run.outside
     assert new, f"{name} escapes the ci hunt at seed 0: {MUTANTS[name].__doc__}"
 
 
