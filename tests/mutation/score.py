@@ -13,7 +13,8 @@ names a target outside [0, 1] (``y:out``, ``y=±inf``), or, without a target lab
 recorded examples all have one, is counted apart ("caught only outside the contract"), because
 the out-of-contract tier the hunt is getting will not count it.
 (binary_cross_entropy targets outside [0, 1] are contract checks: docs/semantics.md §2 says
-raise.) Prints one row per mutant; exits 1 if a mutant escapes at some seed or the reference diverges at some seed, 2 on a
+raise.) Prints one row per mutant; exits 1 if a mutant escapes at some seed or the reference diverges inside the contract
+at some seed, 2 on a
 usage error (``--run-args`` passes more options, e.g. ``--run-args "--timeout 30"``).
 """
 
@@ -118,6 +119,11 @@ def run_hunt(spec: str, profile: str, seed: int, workdir: Path, extra: list[str]
     return run
 
 
+def reference_diverges(run: Run) -> bool:
+    """The reference fails its run: an error, or a class standing inside the contract."""
+    return bool(run.error) or run.exit_code not in (0, 1) or bool(run.classes - run.outside)
+
+
 @dataclass
 class Row:
     name: str
@@ -189,7 +195,7 @@ def _seeds(seeds: list[int]) -> str:
 
 
 def render(reference: dict[int, Run], rows: list[Row], seeds: list[int], markdown: bool) -> str:
-    ref_diverging = [s for s, r in reference.items() if r.exit_code != 0 or r.error]
+    ref_diverging = [s for s, r in reference.items() if reference_diverges(r)]
     caught_all = sum(1 for r in rows if not r.escaped)
     lines = []
     if markdown:
@@ -215,9 +221,12 @@ def render(reference: dict[int, Run], rows: list[Row], seeds: list[int], markdow
         f"mutation score: {caught_all}/{len(rows)} mutants caught at every seed of {_seeds(seeds)}"
     )
     for s, r in reference.items():
+        inside = len(r.classes - r.outside)
         state = (
-            "clean" if r.exit_code == 0 and not r.error else f"diverges ({len(r.classes)} classes)"
+            f"diverges ({inside} classes inside the contract)" if reference_diverges(r) else "clean"
         )
+        if r.outside:
+            state += f"; {len(r.outside)} classes outside the contract"
         lines.append(f"reference at seed {s}: {state}" + (f"; {r.error}" if r.error else ""))
         for c in sorted(r.classes):
             lines.append(f"    {c}")
@@ -295,9 +304,7 @@ def main(argv: list[str] | None = None) -> int:
                 indent=1,
             )
         )
-    failed = any(r.escaped for r in rows) or any(
-        r.exit_code != 0 or r.error for r in reference.values()
-    )
+    failed = any(r.escaped for r in rows) or any(map(reference_diverges, reference.values()))
     return 1 if failed else 0
 
 

@@ -14,7 +14,6 @@ from tests.mutation.mutants import MUTANTS, Mutant
 from tests.mutation.reference import CLAMP_THRESHOLD, PLUGIN, CarefulBCE
 from tests.mutation.witness import RAISES, judge
 
-REPO = Path(__file__).resolve().parents[2]
 NAMES = sorted(MUTANTS)
 
 
