@@ -1,5 +1,6 @@
 """Sessions: tests (what CI runs), audit (the main job: run the conformance audit and write the
-reports), bench (speed of the NumPy kernel against torch CPU) and lint.
+reports), bench (speed of the NumPy kernel against torch CPU), mutation (the mutation score of
+the hunt) and lint.
 
 torch is installed first and pinned to 2.13.0 because any other torch here pulls a multi-GB CUDA
 build; paddle is the 3.3.x CPU build from PyPI.
@@ -53,6 +54,15 @@ def bench(session: nox.Session) -> None:
     """The NumPy kernel against torch CPU on 10^7 float32 elements (ratios, one run)."""
     _install(session, "all")
     session.run("python", "benchmarks/bench_kernel.py", *session.posargs)
+
+
+@nox.session(python="3.11")
+def mutation(session: nox.Session) -> None:
+    """The hunt's power: the careful reference and its single-bug mutants (tests/mutation),
+    ci profile, seeds 0-4 (pass other options to tests.mutation.score, e.g. --markdown)."""
+    session.install(HYPOTHESIS, "-e", ".")
+    args = session.posargs or ["--profile", "ci", "--seeds", "0", "1", "2", "3", "4"]
+    session.run("python", "-m", "tests.mutation.score", *args)
 
 
 @nox.session(python="3.11")
