@@ -72,6 +72,7 @@ _CACHE: dict[tuple[bytes, tuple[str, ...]], Expectation] = {}
 _CACHE_SIZE = 4096
 _LARGE = 4096
 _LARGE_CACHE: dict = {}
+_LARGE_CACHE_SIZE = 16
 
 
 def expect(case: Case, gradients: tuple[str, ...] = ()) -> Expectation:
@@ -80,7 +81,7 @@ def expect(case: Case, gradients: tuple[str, ...] = ()) -> Expectation:
         key = (repr(sorted(case.recipe.items())) + case.function + case.dtype + case.reduction
                + repr(case.grad_output)).encode(), tuple(gradients)  # fmt: skip
         if key not in _LARGE_CACHE:
-            if len(_LARGE_CACHE) >= 16:
+            if len(_LARGE_CACHE) >= _LARGE_CACHE_SIZE:
                 _LARGE_CACHE.clear()
             _LARGE_CACHE[key] = _compute(case, tuple(gradients))
         return _LARGE_CACHE[key]

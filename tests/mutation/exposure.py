@@ -21,12 +21,12 @@ import sys
 from collections import Counter
 
 import numpy as np
-
 from conformance.audit import audit_backend
+from conformance.profiles import PROFILES
+
 from conformance.backends.isolation import evaluate_in_process
 from conformance.backends.plugins import FunctionBackend
 from conformance.backends.protocol import Call, Outcome
-from conformance.profiles import PROFILES
 from oracle.formats import ulp_distance
 from tests.mutation.mutants import MUTANTS
 from tests.mutation.reference import PLUGIN

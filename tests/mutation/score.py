@@ -5,17 +5,12 @@
 For the reference and each mutant, at each seed, runs ``python -m conformance run --backend
 tests.mutation.mutants:NAME --profile P --seed S`` in a subprocess (``--in-process`` inside it,
 so one process per run) and reads the divergence classes from its JSON report. A mutant is
-*caught* at a seed when its run reports a divergence class that the reference's run at the same
-seed does not, standing on inputs inside the documented contract. Classes the careful
-reference shows too (today: targets outside the documented [0, 1], which the hunt does not yet
-set apart) are noise, not a catch; a new binary_cross_entropy_with_logits class whose regime
-names a target outside [0, 1] (``y:out``, ``y=±inf``), or, without a target label, whose
-recorded examples all have one, is counted apart ("caught only outside the contract"), because
-the out-of-contract tier the hunt is getting will not count it.
-(binary_cross_entropy targets outside [0, 1] are contract checks: docs/semantics.md §2 says
-raise.) Prints one row per mutant; exits 1 if a mutant escapes at some seed or the reference diverges inside the contract
-at some seed, 2 on a
-usage error (``--run-args`` passes more options, e.g. ``--run-args "--timeout 30"``).
+*caught* at a seed when its run reports a divergence class of a tier the default run counts
+(defect or contract: conformance/findings/tiers.py) that the reference's run at the same seed
+does not; classes of the other tiers (convention, out-of-contract) are recorded apart ("caught
+only outside the contract"). The reference must show no counted class at any seed. Prints one
+row per mutant; exits 1 if a mutant escapes at some seed or the reference diverges at some seed,
+2 on a usage error (``--run-args`` passes more options, e.g. ``--run-args "--timeout 30"``).
 """
 
 from __future__ import annotations
@@ -30,9 +25,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from conformance.findings.tiers import COUNTED_BY_DEFAULT
 from tests.mutation.mutants import MUTANTS
 
 REFERENCE = "tests.mutation.reference"
+SUBPROCESS = [False]  # --subprocess: one `conformance run` process per run (slower, isolated)
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -49,34 +46,32 @@ class Run:
     error: str = ""
 
 
-OUTSIDE_TARGET_LABELS = ("y:out", "y=inf", "y=+inf", "y=-inf")
-TARGET_LABELS = ("y=0", "y=1", "y:soft", "y=nan")
+def run_shared(spec: str, profile: str, seed: int, workdir: Path, extra: list[str]) -> Run:
+    """The same hunt as ``conformance run --in-process``, in this process: the oracle's
+    expectations are computed once and serve every mutant (the cases depend on the seed alone).
+    ``extra`` options other than --function/--dtype are not supported here (use --subprocess)."""
+    from conformance import expectation
+    from conformance.backends.plugins import load_backend
+    from conformance.hunt.audit import audit_backend
+    from conformance.hunt.profiles import PROFILES
 
-
-def case_outside_the_contract(case: dict) -> bool:
-    """A with_logits case whose target has a value outside [0, 1] (infinities included)."""
-    if case["function"] != "binary_cross_entropy_with_logits":
-        return False
-    values = case["target"]["values"]
-    return any(v in ("inf", "-inf") if isinstance(v, str) else not 0 <= v <= 1 for v in values)
-
-
-def class_outside_the_contract(class_id: str, examples: list[dict]) -> bool:
-    """Whether a divergence class stands only on inputs the documentation excludes.
-
-    The regime names the target of the element that diverged (or dominates a reduction):
-    ``y:out`` or an infinite target is outside the contract, ``y=0``, ``y=1``, ``y:soft`` and
-    ``y=nan`` inside. A regime without a target label (``reduced:special-values``,
-    ``sum-over-broadcast(...)``, errors) is outside when every recorded example case is.
-    """
-    if not class_id.startswith("binary_cross_entropy_with_logits/"):
-        return False
-    labels = set(class_id.split("/", 4)[-1].replace(",", " ").split())
-    if labels & set(OUTSIDE_TARGET_LABELS):
-        return True
-    if labels & set(TARGET_LABELS):
-        return False
-    return bool(examples) and all(case_outside_the_contract(c) for c in examples)
+    expectation._CACHE_SIZE = max(expectation._CACHE_SIZE, 200_000)
+    expectation._LARGE_CACHE_SIZE = max(expectation._LARGE_CACHE_SIZE, 256)
+    start = time.monotonic()
+    run = Run(spec, seed, 0)
+    try:
+        result = audit_backend(load_backend(spec), PROFILES[profile], seed=seed)
+    except Exception as exc:  # a crash of the harness itself: reported, never a catch
+        run.error = f"{type(exc).__name__}: {exc}"
+        run.exit_code = 2
+        return run
+    for d in result.divergences:
+        run.classes.add(d.class_id)
+        if d.tier not in COUNTED_BY_DEFAULT:
+            run.outside.add(d.class_id)
+    run.exit_code = 1 if run.classes - run.outside else 0
+    run.seconds = time.monotonic() - start
+    return run
 
 
 def run_hunt(spec: str, profile: str, seed: int, workdir: Path, extra: list[str]) -> Run:
@@ -113,8 +108,7 @@ def run_hunt(spec: str, profile: str, seed: int, workdir: Path, extra: list[str]
             run.error = f"status {backend_run['status']}: {backend_run.get('message', '')}"
         for d in backend_run["divergences"]:
             run.classes.add(d["class_id"])
-            examples = [d[k]["case"] for k in ("minimal", "worst") if d.get(k)]
-            if class_outside_the_contract(d["class_id"], examples):
+            if d.get("tier", "defect") not in COUNTED_BY_DEFAULT:
                 run.outside.add(d["class_id"])
     return run
 
@@ -140,7 +134,8 @@ def score(
     rows = []
     with tempfile.TemporaryDirectory(prefix="mutation-score-") as tmp:
         workdir = Path(tmp)
-        reference = {s: run_hunt(REFERENCE, profile, s, workdir, extra) for s in seeds}
+        hunt = run_hunt if SUBPROCESS[0] else run_shared
+        reference = {s: hunt(REFERENCE, profile, s, workdir, extra) for s in seeds}
         for s, r in reference.items():
             log(
                 f"reference seed {s}: exit {r.exit_code}, {len(r.classes)} classes ({r.seconds:.0f} s)"
@@ -148,7 +143,7 @@ def score(
         for name in names:
             row = Row(name)
             for s in seeds:
-                r = run_hunt(f"tests.mutation.mutants:{name}", profile, s, workdir, extra)
+                r = hunt(f"tests.mutation.mutants:{name}", profile, s, workdir, extra)
                 new = sorted(r.classes - reference[s].classes)
                 inside = [c for c in new if c not in r.outside]
                 if r.error:
@@ -258,7 +253,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--run-args", default="", help="more options for every `conformance run`, one string"
     )
+    p.add_argument(
+        "--subprocess",
+        action="store_true",
+        help="one `conformance run` process per run (default: one process, shared oracle cache)",
+    )
     args = p.parse_args(argv)
+    SUBPROCESS[0] = args.subprocess or bool(args.run_args)
     extra = shlex.split(args.run_args)
     names = args.only or list(MUTANTS)
     unknown = [n for n in names if n not in MUTANTS]

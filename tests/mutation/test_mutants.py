@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import mpmath
@@ -121,17 +122,19 @@ def _hunt(spec: str, seed: int, tmp_path: Path) -> score.Run:
     return run
 
 
-def test_a_class_is_outside_the_contract_by_its_target_label_else_by_its_examples():
-    outside = {"function": "binary_cross_entropy_with_logits", "target": {"values": [0.5, 2.5]}}
-    inside = {"function": "binary_cross_entropy_with_logits", "target": {"values": [0.5, "nan"]}}
-    f = "binary_cross_entropy_with_logits/float32/value/value_mismatch/"
-    assert score.class_outside_the_contract(f + "x:mid,y:out", [inside])
-    assert score.class_outside_the_contract(f + "y=-inf,w=0", [inside])
-    assert not score.class_outside_the_contract(f + "x:mid,y:soft", [outside])
-    assert score.class_outside_the_contract(f + "reduced:special-values", [outside, outside])
-    assert not score.class_outside_the_contract(f + "reduced:special-values", [outside, inside])
-    bce = "binary_cross_entropy/float32/value/did_not_raise/error:OracleDomainError:target"
-    assert not score.class_outside_the_contract(bce, [outside])
+def test_only_counted_tiers_are_catches(tmp_path, monkeypatch):
+    report = tmp_path / "x-0.json"
+    classes = [{"class_id": "a", "tier": "defect"}, {"class_id": "b", "tier": "convention"}]
+    report.write_text(json.dumps({"runs": [{"status": "completed", "divergences": classes}]}))
+
+    class Done:
+        returncode = 1
+        stderr = ""
+
+    monkeypatch.setattr(score.subprocess, "run", lambda *a, **k: Done())
+    monkeypatch.setattr(score, "REPO", tmp_path)
+    run = score.run_hunt("x", "ci", 0, tmp_path, [])
+    assert run.outside == {"b"} and run.classes == {"a", "b"}
 
 
 def test_the_reference_is_clean_at_seed_0_inside_the_documented_contract(tmp_path):
