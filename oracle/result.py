@@ -309,6 +309,8 @@ class LossResult:
             decided, fast_bits = self._fast_output(name, enc, g_lo, g_hi, groups, n_out, fmt)
             bits[decided] = fast_bits[decided]
             todo = ~decided
+        fast.STATS["fast"] += n_out - int(todo.sum())
+        fast.STATS["exact"] += int(todo.sum())
         if todo.any():
             exact = self._exact_outputs(name, go, groups, n_out, todo)
             for k, v in exact.items():

@@ -61,21 +61,31 @@ def enclose(function: str, name: str, inputs) -> Enclosure | None:
     ElementInputs), or None when the fast path is off."""
     if not _enabled:
         return None
-    x, y = inputs.x.floats, inputs.y.floats
-    n = x.size
-    w = np.ones(n) if inputs.w is None else inputs.w.floats
-    p = np.ones(n) if inputs.p is None else inputs.p.floats
     exact = inputs.x.exact_mask & inputs.y.exact_mask
     for arg in (inputs.w, inputs.p):
         if arg is not None:
             exact = exact & arg.exact_mask
+    w = None if inputs.w is None else inputs.w.floats
+    p = None if inputs.p is None else inputs.p.floats
+    return enclose_arrays(function, name, inputs.x.floats, inputs.y.floats, w, p, exact)
+
+
+def enclose_arrays(function, name, x, y, w=None, p=None, exact=None) -> Enclosure:
+    """Enclosures of quantity ``name`` ('value', 'input', 'target', 'weight', 'pos_weight') of
+    ``function`` at flat float64 arguments (``w``, ``p`` default to ones; ``exact`` marks the
+    elements whose arguments are exactly these floats). ``ok`` is False off the fast domain."""
+    n = x.size
+    w = np.ones(n) if w is None else w
+    p = np.ones(n) if p is None else p
     lo = np.full(n, np.nan)
     hi = np.full(n, np.nan)
     with np.errstate(all="ignore"):
         if function == "binary_cross_entropy":
-            ok = exact & bce.eligible(x, y, w)
+            ok = bce.eligible(x, y, w)
         else:
-            ok = exact & logits.eligible(x, y, w, p)
+            ok = logits.eligible(x, y, w, p)
+        if exact is not None:
+            ok = ok & exact
         for start in range(0, n, CHUNK):
             stop = min(n, start + CHUNK)
             sel = ok[start:stop]
@@ -87,7 +97,7 @@ def enclose(function: str, name: str, inputs) -> Enclosure | None:
             else:
                 c_lo, c_hi = logits.enclose(name, x[idx], y[idx], w[idx], p[idx])
             lo[idx], hi[idx] = c_lo, c_hi
-        ok = ok & np.isfinite(lo) & np.isfinite(hi)
+        ok = ok & np.isfinite(lo) & np.isfinite(hi) & (lo <= hi)
     return Enclosure(lo, hi, ok)
 
 
@@ -118,6 +128,7 @@ __all__ = [
     "divide",
     "enabled",
     "enclose",
+    "enclose_arrays",
     "enclose_exact_values",
     "enclose_ext",
     "group_sums",
