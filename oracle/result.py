@@ -149,17 +149,16 @@ class LossResult:
         Not certified (a display and tolerance scale): the midpoint of the fast enclosure, or
         the exact form's float approximation where there is none.
         """
-        return self._element_magnitudes("value", _Upstream(None, None), 1.0)
+        return self._element_magnitudes("value", _Upstream(None, None), Fraction(1))
 
     def contribution_magnitudes(self, wrt: str, grad_output: object = None) -> np.ndarray:
         """Float64 approximations of |each element's contribution| to the gradient with respect
         to ``wrt`` (target-shaped, the absolute values of :meth:`gradient_contributions`)."""
         self._check_wrt(wrt)
         go = self._upstream(grad_output)
-        factor = self._mean_factor()
-        return self._element_magnitudes(wrt, go, 0.0 if factor is None else float(factor))
+        return self._element_magnitudes(wrt, go, self._mean_factor() or Fraction(0))
 
-    def _element_magnitudes(self, name: str, go: _Upstream, factor: float) -> np.ndarray:
+    def _element_magnitudes(self, name: str, go: _Upstream, factor: Fraction) -> np.ndarray:
         key = (name, go.cache_key)
         if key not in self._magnitudes:
             mags = np.empty(self._size, dtype=np.float64)
@@ -167,14 +166,14 @@ class LossResult:
             done = np.zeros(self._size, dtype=bool)
             g = np.ones(self._size) if go.values is None else self._per_element(go.values.floats)
             if enc is not None:
-                done = enc.ok
                 with np.errstate(all="ignore"):
                     mid = 0.5 * enc.lo + 0.5 * enc.hi
-                    mags[done] = np.abs(mid[done] * g[done] * factor)
+                    # a tight enclosure (relative width 2^-40) gives the magnitude to 12 digits
+                    done = enc.ok & (enc.hi - enc.lo <= np.abs(mid) * 2.0**-40)
+                    mags[done] = np.abs(mid[done] * g[done] * float(factor))
             for i in np.flatnonzero(~done).tolist():
                 gi = go.exact(i if self.reduction == "none" else 0)
-                scale = gi * (self._mean_factor() or 0)
-                mags[i] = abs(self._element(name, i).scale(scale).approximate())
+                mags[i] = abs(self._element(name, i).scale(gi * factor).approximate())
             self._magnitudes[key] = mags.reshape(self.target_shape)
         return self._magnitudes[key].copy()
 
@@ -313,8 +312,11 @@ class LossResult:
         fast.STATS["exact"] += int(todo.sum())
         if todo.any():
             exact = self._exact_outputs(name, go, groups, n_out, todo)
+            seen: dict[int, int] = {}  # equal elements share one Ext object: round it once
             for k, v in exact.items():
-                bits[k] = v.rounded_bits(fmt)
+                if id(v) not in seen:
+                    seen[id(v)] = v.rounded_bits(fmt)
+                bits[k] = seen[id(v)]
         return from_bits(bits.astype(fmt.uint_dtype), fmt).reshape(shape)
 
     def _upstream_interval(self, go: _Upstream) -> tuple[np.ndarray, np.ndarray]:
