@@ -101,46 +101,47 @@ def log1p_series(f: np.ndarray) -> np.ndarray:
     return (2.0 * z) * acc
 
 
-def log_interval(a: np.ndarray):
-    """An interval holding log a for normal float64 a > 0 (the caller's precondition)."""
+def _reduced(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(e, f) with a = 2^e (1 + f) exactly, sqrt(1/2) <= 1 + f < sqrt 2, for normal a > 0."""
     m, e = np.frexp(a)  # a = m 2^e, 0.5 <= m < 1, exact
     low = m < SQRT_HALF
     m = np.where(low, 2.0 * m, m)  # exact
-    e = np.where(low, e - 1, e).astype(np.float64)
-    body = iv.relative(log1p_series(m - 1.0), ETA_LOG1P)  # m - 1 exact (Sterbenz)
-    return iv.add(_times_ln2(e), body)
+    return np.where(low, e - 1, e).astype(np.float64), m - 1.0  # m - 1 exact (Sterbenz)
+
+
+def _k_ln2_plus_log1p(k: np.ndarray, f: np.ndarray):
+    """An interval holding k ln 2 + log(1 + f) (k integer-valued, f in log1p_series' domain)."""
+    return iv.add(_times_ln2(k), iv.relative(log1p_series(f), ETA_LOG1P))
+
+
+def log_interval(a: np.ndarray):
+    """An interval holding log a for normal float64 a > 0 (the caller's precondition)."""
+    return _k_ln2_plus_log1p(*_reduced(a))
 
 
 def _times_ln2(e: np.ndarray):
-    """An interval holding e * ln 2 for integer-valued float64 e (any sign)."""
+    """An interval holding e * ln 2 for integer-valued float64 e (any sign; exactly 0 at 0)."""
     a, b = e * LN2_DN, e * LN2_UP
-    return iv.down(np.minimum(a, b)), iv.up(np.maximum(a, b))
-
-
-def ln2_interval(shape) -> tuple[np.ndarray, np.ndarray]:
-    return np.full(shape, LN2_DN), np.full(shape, LN2_UP)
+    zero = e == 0
+    lo = np.where(zero, 0.0, iv.down(np.minimum(a, b)))
+    return lo, np.where(zero, 0.0, iv.up(np.maximum(a, b)))
 
 
 def log1p_interval(u: np.ndarray):
     """An interval holding log(1 + u) for float64 2^-1020 <= u <= 1."""
     small = u <= 0.5
-    f = np.where(small, u, 0.5 * (u - 1.0))  # u - 1 exact for u in [0.5, 1] (Sterbenz)
-    body = iv.relative(log1p_series(f), ETA_LOG1P)
-    with_ln2 = iv.add((LN2_DN, LN2_UP), body)  # log(1 + u) = ln 2 + log1p((u - 1) / 2)
-    return np.where(small, body[0], with_ln2[0]), np.where(small, body[1], with_ln2[1])
+    # log(1 + u) = ln 2 + log1p((u - 1) / 2) for u > 0.5; u - 1 exact (Sterbenz), halving exact
+    f = np.where(small, u, 0.5 * (u - 1.0))
+    return _k_ln2_plus_log1p(np.where(small, 0.0, 1.0), f)
 
 
 def log1m_interval(x: np.ndarray):
     """An interval holding log(1 - x) for float64 2^-1020 <= x < 1 (or x == 0)."""
     near0 = x <= 0.2929
     mid = (x > 0.2929) & (x < 0.5)
-    f0 = np.where(near0, -x, 0.0)
-    a = iv.relative(log1p_series(f0), ETA_LOG1P)
+    # 0.5 <= x < 1: 1 - x exact (Sterbenz) and normal; reduce it like log_interval.
+    e, f_high = _reduced(np.where(near0 | mid, 0.75, 1.0 - x))
     # 0.2929 < x < 0.5: log(1 - x) = -ln 2 + log1p(1 - 2x), 1 - 2x exact (Sterbenz).
-    f1 = np.where(mid, 1.0 - 2.0 * x, 0.0)
-    b = iv.add((-LN2_UP, -LN2_DN), iv.relative(log1p_series(f1), ETA_LOG1P))
-    # 0.5 <= x < 1: 1 - x exact (Sterbenz) and normal.
-    c = log_interval(np.where(near0 | mid, 0.75, 1.0 - x))
-    lo = np.where(near0, a[0], np.where(mid, b[0], c[0]))
-    hi = np.where(near0, a[1], np.where(mid, b[1], c[1]))
-    return lo, hi
+    k = np.where(near0, 0.0, np.where(mid, -1.0, e))
+    f = np.where(near0, -x, np.where(mid, 1.0 - 2.0 * x, f_high))
+    return _k_ln2_plus_log1p(k, f)

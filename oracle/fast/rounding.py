@@ -8,6 +8,7 @@ the exact path gives it +0). ``round_in_format`` is IEEE 754 roundTiesToEven fro
 value directly into the format (subnormals and overflow to infinity included): with
 ``q = 2^(max(floor(log2 |v|), emin) - p + 1)``, ``v / q`` is exact (a power-of-two scaling that
 stays in range), ``rint`` rounds it to an integer with ties to even, and the product back is exact.
+For float32 the IEEE 754 conversion from float64 is that same single correct rounding.
 """
 
 from __future__ import annotations
@@ -19,9 +20,14 @@ from oracle.formats import Format
 
 def round_in_format(v: np.ndarray, fmt: Format) -> np.ndarray:
     """Each finite float64 of ``v`` rounded to nearest-even into ``fmt``, as float64 (or ±inf)."""
-    _, e = np.frexp(v)  # |v| = m 2^e with 0.5 <= m < 1: floor(log2 |v|) = e - 1
-    qe = np.maximum(e - 1, fmt.emin) - (fmt.precision - 1)
-    r = np.ldexp(np.rint(np.ldexp(v, -qe)), qe)
+    if fmt.name == "float32":  # IEEE 754 conversion: one correct rounding, same rules
+        return v.astype(np.float32).astype(np.float64)
+    # floor(log2 |v|) from the exponent field (a subnormal float64 gives -1023, below emin)
+    biased = ((v.view(np.uint64) >> np.uint64(52)) & np.uint64(0x7FF)).astype(np.int64)
+    qe = np.maximum(biased - 1023, fmt.emin) - (fmt.precision - 1)
+    down_scale = ((1023 - qe) << 52).view(np.float64)  # 2^-qe, normal: -qe in [-1016, 149]
+    up_scale = ((1023 + qe) << 52).view(np.float64)  # 2^qe, normal
+    r = np.rint(v * down_scale) * up_scale
     return np.where(np.abs(r) > float(fmt.max_finite), np.copysign(np.inf, v), r)
 
 
