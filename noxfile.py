@@ -50,9 +50,11 @@ def audit(session: nox.Session) -> None:
 
 @nox.session(python="3.11")
 def bench(session: nox.Session) -> None:
-    """The NumPy kernel against torch CPU on 10^7 float32 elements (ratios, one run)."""
+    """The NumPy kernel against torch CPU on 10^7 float32 elements, and the certified oracle
+    against a plain mpmath loop and its own exact path (ratios, one run each)."""
     _install(session, "all")
     session.run("python", "benchmarks/bench_kernel.py", *session.posargs)
+    session.run("python", "benchmarks/bench_oracle.py")
 
 
 @nox.session(python="3.11")

@@ -118,6 +118,9 @@ def _check_decided_points(inputs: ElementInputs, quantity) -> None:
     """UnsupportedPointError (from the exact quantity) at the first element with two or more
     infinite arguments among x, y, p and no NaN: the oracle does not decide those points."""
     n = inputs.x.floats.size
+    args = [a for a in (inputs.x, inputs.y, inputs.p) if a is not None]
+    if all(a.all_exact and np.isfinite(a.floats).all() for a in args):
+        return  # no infinite argument anywhere
 
     def floats(arg) -> np.ndarray:  # values that are not binary64 numbers are finite
         return np.ones(n) if arg is None else np.where(arg.exact_mask, arg.floats, 1.0)

@@ -11,7 +11,7 @@ docs/certification.md (u = 2^-53 below):
   |r| <= 0.35 and |r_computed - r| <= 1e-16; e^-r by its Taylor polynomial of degree 13 in Horner
   form (truncation <= 0.35^14 / 14! * e^0.35 < 7e-18; rounding <= gamma_26 e^0.35 plus u e^0.35
   for the rounded coefficients); e^-r >= e^-0.35 > 0.7047, so the relative error is below
-  6.5e-15 < ETA_EXP = 2^-46; then 2^-k exactly (the result stays normal for t <= 700).
+  6.5e-15 < ETA_EXP = 2^-46; then times 2^-k, exactly (the result stays normal for t <= 700).
 * ``log1p_series(f)`` = log(1 + f) for -0.2929 <= f <= 0.5, f = 0 or |f| >= 2^-1020:
   z = f / (2 + f), log(1 + f) = 2 atanh z = 2 z sum_{j>=0} z^(2j) / (2j + 1), |z| <= 0.2; 11 terms
   (truncation relative < 2e-17), Horner on positive terms (relative gamma_20), z with relative
@@ -88,7 +88,8 @@ def exp_neg(t: np.ndarray) -> np.ndarray:
     acc = np.full_like(s, _EXP_COEFFS[EXP_DEGREE])
     for c in reversed(_EXP_COEFFS[:EXP_DEGREE]):
         acc = acc * s + c
-    return np.ldexp(acc, -k.astype(np.int64))
+    # 2^-k built from its bit pattern (normal: 0 <= k <= 1010); the product is exact
+    return acc * ((1023 - k.astype(np.int64)) << 52).view(np.float64)
 
 
 def log1p_series(f: np.ndarray) -> np.ndarray:
