@@ -1,5 +1,6 @@
 """Sessions: tests (what CI runs), audit (the main job: run the conformance audit and write the
-reports), bench (speed of the NumPy kernel against torch CPU) and lint.
+reports), bench (speed of the NumPy kernel against torch CPU, and of the certified oracle) and
+lint.
 
 torch is installed first and pinned to 2.13.0 because any other torch here pulls a multi-GB CUDA
 build; paddle is the 3.3.x CPU build from PyPI.
