@@ -222,14 +222,6 @@ class LossResult:
             key = tuple(flat.objects.tolist())
         return _Upstream(flat, key)
 
-    def _grad_output(self, grad_output: object) -> np.ndarray:
-        """Object array (output-shaped) of the exact upstream gradient."""
-        go = self._upstream(grad_output)
-        n = int(np.prod(self.output_shape, dtype=np.int64))
-        values = np.empty(self.output_shape, dtype=object)
-        values.reshape(-1)[:] = [go.exact(i) for i in range(n)]
-        return values
-
     def _groups(self, wrt: str) -> tuple[np.ndarray, tuple[int, ...]] | None:
         """For a broadcast weight: each element's output index, and the output shape."""
         arg_shape = self.argument_shapes[wrt]
