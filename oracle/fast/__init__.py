@@ -6,7 +6,7 @@ outward rounding in oracle.fast.intervals); sums use a rigorous summation bound
 (oracle.fast.summation). An output whose enclosure lies inside one rounding interval of the
 format is decided (oracle.fast.rounding); every other output, and every element outside the
 fast domain (special values, clamp boundaries, arguments that are not binary64 numbers,
-|x| > 700 for logits, float64 outputs), is left to the exact path. The proof is written down in
+float64 outputs), is left to the exact path. The proof is written down in
 docs/certification.md. The fast path is off when an arithmetic assumption fails at import
 (oracle.fast.assumptions) and can be switched off with ``set_enabled(False)`` or the environment
 variable ``BCE_ORACLE_FAST=0``.

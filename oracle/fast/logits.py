@@ -13,7 +13,9 @@ rounded 1 - e is subtracted from 1). The true u is within relative ETA_EXP of th
 log1p and u / (1 + u) are monotone with ``f(lambda u) <= lambda f(u)`` for lambda >= 1 and
 ``>= lambda f(u)`` for lambda <= 1 (concave through 0), so s and e widen by the same relative
 ETA_EXP (e also by 2^-50 for its two roundings: 2u(1 + u) < 2^-50).
-Precondition (``eligible``): every argument finite and |x| <= 700.
+For |x| > 700 (u below the normal range) s and e are only enclosed by [0, 2^-1009], which decides
+every quantity whose value is not itself that tiny (those go to the exact path).
+Precondition (``eligible``): every argument finite.
 """
 
 from __future__ import annotations
@@ -25,8 +27,11 @@ from oracle.fast import intervals as iv
 
 
 def eligible(x: np.ndarray, y: np.ndarray, w: np.ndarray, p: np.ndarray) -> np.ndarray:
-    finite = np.isfinite(x) & np.isfinite(y) & np.isfinite(w) & np.isfinite(p)
-    return finite & (np.abs(x) <= el.EXP_MAX_ARGUMENT)
+    return np.isfinite(x) & np.isfinite(y) & np.isfinite(w) & np.isfinite(p)
+
+
+# For t > 700: 0 < e = u / (1 + u) < s = log(1 + u) < u = e^-t < e^-700 < 2^-1009.
+_FAR_TAIL = 2.0**-1009
 
 
 def _where(cond, a, b):
@@ -37,9 +42,11 @@ def enclose(name: str, x, y, w, p):
     """(lo, hi) enclosing quantity ``name`` at eligible points."""
     t = np.abs(x)
     pos = x >= 0
-    u = el.exp_neg(t)
+    far = t > el.EXP_MAX_ARGUMENT
+    u = el.exp_neg(np.where(far, 0.0, t))
     if name == "input":
         e = iv.relative(u / (1.0 + u), el.ETA_EXP + 2.0**-50)
+        e = np.where(far, 0.0, e[0]), np.where(far, _FAR_TAIL, e[1])
         one_minus_e = iv.down(1.0 - e[1]), iv.up(1.0 - e[0])
         omy = iv.one_minus(y)
         py = iv.product(p, y)
@@ -48,6 +55,7 @@ def enclose(name: str, x, y, w, p):
         return iv.mul_point(w, _where(pos, h_pos, h_neg))
     s0 = el.log1p_interval(u)
     s = iv.down(s0[0] * (1.0 - el.ETA_EXP)), iv.up(s0[1] * (1.0 + el.ETA_EXP))  # s > 0
+    s = np.where(far, 0.0, s[0]), np.where(far, _FAR_TAIL, s[1])
     ts = iv.add((t, t), s)
     a = _where(pos, s, ts)
     if name == "pos_weight":
