@@ -69,8 +69,10 @@ def _plain_element(function: str, quantity: str, x, y, w, p):
         lx, l1 = max(mp.log(x), -100) if x else -100, max(mp.log(1 - x), -100) if x < 1 else -100
         if quantity == "value":
             return -w * (y * lx + (1 - y) * l1)
-        if quantity == "input":
-            return -w * (y / x - (1 - y) / (1 - x))
+        if quantity == "input":  # 1/x and 1/(1 - x) count 0 where their log is clamped
+            d1 = 1 / x if lx != -100 else 0
+            d2 = 1 / (1 - x) if l1 != -100 else 0
+            return -w * (y * d1 - (1 - y) * d2)
         if quantity == "target":
             return -w * (lx - l1)
         return -(y * lx + (1 - y) * l1)

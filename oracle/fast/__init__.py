@@ -27,7 +27,7 @@ from oracle.formats import Format
 
 FAILED_ASSUMPTIONS: list[str] = assumptions.failures()
 _enabled = not FAILED_ASSUMPTIONS and os.environ.get("BCE_ORACLE_FAST", "1") != "0"
-CHUNK = 1 << 16
+CHUNK = 1 << 13  # small enough for the temporaries to stay in cache
 # How many outputs each path decided (for tests and benchmarks).
 STATS = {"fast": 0, "exact": 0}
 
