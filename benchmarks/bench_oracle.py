@@ -125,11 +125,11 @@ def ratios(n: int, n_plain: int, n_exact: int, formats: list[str]) -> None:
             for q in quantities:
                 o = rate(partial(oracle_call, function, q, big, dtype), len(big["x"]))
                 small = head(big, n_plain)
-                pl = rate(partial(plain_loop, function, q, small, dtype), n_plain)
+                pl = rate(partial(plain_loop, function, q, small, dtype), len(small["x"]))
                 fast.set_enabled(False)
                 try:
                     few = head(big, n_exact)
-                    ex = rate(partial(oracle_call, function, q, few, dtype), n_exact)
+                    ex = rate(partial(oracle_call, function, q, few, dtype), len(few["x"]))
                 finally:
                     fast.set_enabled(True)
                 print(

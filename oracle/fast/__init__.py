@@ -91,7 +91,7 @@ def enclose_arrays(function, name, x, y, w=None, p=None, exact=None) -> Enclosur
             sel = ok[start:stop]
             if not sel.any():
                 continue
-            idx = np.flatnonzero(sel) + start
+            idx = slice(start, stop) if sel.all() else np.flatnonzero(sel) + start
             if function == "binary_cross_entropy":
                 c_lo, c_hi = bce.enclose(name, x[idx], y[idx], w[idx])
             else:

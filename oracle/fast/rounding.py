@@ -8,7 +8,8 @@ the exact path gives it +0). ``round_in_format`` is IEEE 754 roundTiesToEven fro
 value directly into the format (subnormals and overflow to infinity included): with
 ``q = 2^(max(floor(log2 |v|), emin) - p + 1)``, ``v / q`` is exact (a power-of-two scaling that
 stays in range), ``rint`` rounds it to an integer with ties to even, and the product back is exact.
-For float32 the IEEE 754 conversion from float64 is that same single correct rounding.
+For float32 the IEEE 754 conversion from float64 is that same single correct rounding; so is
+NumPy's float64 -> float16 conversion, where a check at import confirms it rounds once.
 """
 
 from __future__ import annotations
@@ -18,10 +19,25 @@ import numpy as np
 from oracle.formats import Format
 
 
+def _half_conversion_rounds_once() -> bool:
+    """Whether NumPy's float64 -> float16 conversion is one correct rounding here (not through
+    float32: 1 + 2^-11 + 2^-40 would then tie to 1), subnormals and overflow included."""
+    v = np.array([1 + 2.0**-11 + 2.0**-40, 1 + 2.0**-11, 2.0**-25, 2.0**-25 + 2.0**-60, 65520.0])
+    want = np.array([1 + 2.0**-10, 1.0, 0.0, 2.0**-24, np.inf])
+    with np.errstate(all="ignore"):
+        got = v.astype(np.float16).astype(np.float64)
+    return bool(np.array_equal(got, want))
+
+
+HALF_CONVERSION_ROUNDS_ONCE = _half_conversion_rounds_once()
+
+
 def round_in_format(v: np.ndarray, fmt: Format) -> np.ndarray:
     """Each finite float64 of ``v`` rounded to nearest-even into ``fmt``, as float64 (or ±inf)."""
     if fmt.name == "float32":  # IEEE 754 conversion: one correct rounding, same rules
         return v.astype(np.float32).astype(np.float64)
+    if fmt.name == "float16" and HALF_CONVERSION_ROUNDS_ONCE:
+        return v.astype(np.float16).astype(np.float64)
     # floor(log2 |v|) from the exponent field (a subnormal float64 gives -1023, below emin)
     biased = ((v.view(np.uint64) >> np.uint64(52)) & np.uint64(0x7FF)).astype(np.int64)
     qe = np.maximum(biased - 1023, fmt.emin) - (fmt.precision - 1)

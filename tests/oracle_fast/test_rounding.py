@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from oracle.fast import intervals as iv
+from oracle.fast import rounding
 from oracle.fast.rounding import format_bits, round_in_format
 from oracle.formats import FORMATS, round_rational_bits
 
@@ -29,8 +30,12 @@ def _values(fmt, rng) -> np.ndarray:
     return v[np.isfinite(v)]
 
 
+@pytest.mark.parametrize("numpy_half", [True, False])
 @pytest.mark.parametrize("name", ["float32", "float16", "bfloat16"])
-def test_round_in_format_is_the_correct_rounding(name):
+def test_round_in_format_is_the_correct_rounding(monkeypatch, name, numpy_half):
+    if numpy_half:
+        assert rounding.HALF_CONVERSION_ROUNDS_ONCE  # NumPy's conversion is used here
+    monkeypatch.setattr(rounding, "HALF_CONVERSION_ROUNDS_ONCE", numpy_half)
     fmt = FORMATS[name]
     v = _values(fmt, np.random.default_rng(11))
     with np.errstate(all="ignore"):
