@@ -24,6 +24,7 @@ import numpy as np
 from oracle import fast
 from oracle.errors import OracleDomainError, OracleShapeError
 from oracle.extended import ZERO, Ext, ext_sum
+from oracle.fast.rational import bce_edge_quantity
 from oracle.formats import Format, format_of, from_bits
 from oracle.inputs import FlatArgument, read_argument
 
@@ -255,6 +256,19 @@ class LossResult:
         g = go.exact(i if self.reduction == "none" else 0)
         return self._element(wrt, i).scale(g * self._mean_factor())
 
+    def _rational_or_exact(self, name: str, go: _Upstream, i: int) -> Ext:
+        """The contribution of element i: by a closed form where binary_cross_entropy is
+        rational (x = 0 or 1, finite weight), else from the exact form."""
+        inputs = self._inputs
+        if self.function == "binary_cross_entropy" and inputs is not None:
+            x = inputs.x.floats[i]
+            w = Fraction(1) if inputs.w is None else inputs.w.exact(i)
+            if (x == 0.0 or x == 1.0) and inputs.x.exact_mask[i] and isinstance(w, Fraction):
+                q = bce_edge_quantity(name, float(x), inputs.y.exact(i), w)
+                g = go.exact(i if self.reduction == "none" else 0)
+                return Ext.finite(q * g * self._mean_factor())
+        return self._contribution(name, go, i)
+
     def _contributions(self, wrt: str, go: _Upstream) -> np.ndarray:
         contributions = np.empty(self.target_shape, dtype=object)
         flat = contributions.reshape(-1)
@@ -348,10 +362,12 @@ class LossResult:
         wanted = np.flatnonzero(todo).tolist()
         if name == "value":
             if self.reduction == "none":
-                return {k: self._element("value", k) for k in wanted}
+                return {
+                    k: self._rational_or_exact("value", _Upstream(None, None), k) for k in wanted
+                }
             return {0: self.exact()[()]}
         if groups is None:
-            return {k: self._contribution(name, go, k) for k in wanted}
+            return {k: self._rational_or_exact(name, go, k) for k in wanted}
         index, _ = groups
         members = _group_members(index, n_out)
         return {k: ext_sum(self._contribution(name, go, i) for i in members[k]) for k in wanted}
