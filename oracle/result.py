@@ -24,7 +24,7 @@ import numpy as np
 from oracle import fast
 from oracle.errors import OracleDomainError, OracleShapeError
 from oracle.extended import ZERO, Ext, ext_sum
-from oracle.fast.rational import bce_edge_quantity
+from oracle.fast.rational import bce_rational_quantity
 from oracle.formats import Format, format_of, from_bits
 from oracle.inputs import FlatArgument, read_argument
 
@@ -257,16 +257,16 @@ class LossResult:
         return self._element(wrt, i).scale(g * self._mean_factor())
 
     def _rational_or_exact(self, name: str, go: _Upstream, i: int) -> Ext:
-        """The contribution of element i: by a closed form where binary_cross_entropy is
-        rational (x = 0 or 1, finite weight), else from the exact form."""
+        """The contribution of element i: by a closed form where binary_cross_entropy's
+        quantity is rational (oracle.fast.rational; finite weight), else from the exact form."""
         inputs = self._inputs
         if self.function == "binary_cross_entropy" and inputs is not None:
-            x = inputs.x.floats[i]
             w = Fraction(1) if inputs.w is None else inputs.w.exact(i)
-            if (x == 0.0 or x == 1.0) and inputs.x.exact_mask[i] and isinstance(w, Fraction):
-                q = bce_edge_quantity(name, float(x), inputs.y.exact(i), w)
-                g = go.exact(i if self.reduction == "none" else 0)
-                return Ext.finite(q * g * self._mean_factor())
+            if isinstance(w, Fraction):
+                q = bce_rational_quantity(name, inputs.x.exact(i), inputs.y.exact(i), w)
+                if q is not None:
+                    g = go.exact(i if self.reduction == "none" else 0)
+                    return Ext.finite(q * g * self._mean_factor())
         return self._contribution(name, go, i)
 
     def _contributions(self, wrt: str, go: _Upstream) -> np.ndarray:
