@@ -1,6 +1,6 @@
 """Sessions: tests (what CI runs), audit (the main job: run the conformance audit and write the
-reports), bench (speed of the NumPy kernel against torch CPU), mutation (the mutation score of
-the hunt) and lint.
+reports), bench (speed of the NumPy kernel against torch CPU, and of the certified oracle),
+mutation (the mutation score of the hunt) and lint.
 
 torch is installed first and pinned to 2.13.0 because any other torch here pulls a multi-GB CUDA
 build; paddle is the 3.3.x CPU build from PyPI.
@@ -51,9 +51,11 @@ def audit(session: nox.Session) -> None:
 
 @nox.session(python="3.11")
 def bench(session: nox.Session) -> None:
-    """The NumPy kernel against torch CPU on 10^7 float32 elements (ratios, one run)."""
+    """The NumPy kernel against torch CPU on 10^7 float32 elements, and the certified oracle
+    against a plain mpmath loop and its own exact path (ratios, one run each)."""
     _install(session, "all")
     session.run("python", "benchmarks/bench_kernel.py", *session.posargs)
+    session.run("python", "benchmarks/bench_oracle.py")
 
 
 @nox.session(python="3.11")

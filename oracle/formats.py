@@ -15,7 +15,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from oracle.errors import UnknownFormatError
+from oracle.errors import OracleDomainError, UnknownFormatError
 
 
 @dataclass(frozen=True)
@@ -200,7 +200,11 @@ def round_to(value: object, dtype: object) -> np.ndarray:
     binary64 value). Rounding is direct into the target format: never through binary64.
     """
     fmt = format_of(dtype)
-    return from_bits(round_to_bits(value, fmt), fmt).reshape(())
+    try:
+        bits = round_to_bits(value, fmt)
+    except (TypeError, ValueError, ZeroDivisionError) as exc:
+        raise OracleDomainError(f"value: cannot read {value!r} as a number ({exc})") from None
+    return from_bits(bits, fmt).reshape(())
 
 
 def exact_value(value: object) -> Fraction | float:

@@ -389,10 +389,26 @@ def sign_of(form: Form) -> int:
 
 
 def approximate(form: Form) -> float:
-    """A float64 approximation (not certified; for display and tolerances), inf beyond range."""
+    """A float64 approximation (not certified; for display and tolerances), inf beyond range.
+
+    The precision doubles from 64 bits until the enclosure is relatively narrower than 2^-60
+    (terms that cancel need more than 64 bits), up to 4096 bits.
+    """
     from mpmath import mp
 
-    part = enclose_transcendental_part(form, 64)
-    with mp.workprec(64):
+    prec = 64
+    while True:
+        part = enclose_transcendental_part(form, prec)
+        old = iv.prec
+        iv.prec = prec
+        try:
+            total = _iv_rational(form.const) + part
+            narrow = total.delta <= abs(total.mid) * iv.mpf(2) ** -60
+        finally:
+            iv.prec = old
+        if narrow or prec >= 4096:
+            break
+        prec *= 2
+    with mp.workprec(prec):
         value = mp.mpf(form.const.numerator) / form.const.denominator + part.mid
     return float(value)

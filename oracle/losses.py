@@ -14,27 +14,39 @@ from oracle.bce_logits_terms import logits_quantity
 from oracle.bce_terms import bce_quantity
 from oracle.broadcasting import broadcast_to_target, check_same_shape
 from oracle.errors import OracleDomainError
-from oracle.exact_input import read_exact
+from oracle.inputs import ExactArray, read_argument
 from oracle.reduction import resolve_reduction
-from oracle.result import LossResult
+from oracle.result import ElementInputs, LossResult
 
 
-def _in_unit_interval(v: Fraction | float) -> bool:
-    return isinstance(v, Fraction) and 0 <= v <= 1
+def _check_unit_interval(arg: ExactArray, name: str) -> None:
+    """OracleDomainError unless every value is in [0, 1] (NaN is outside)."""
+    inside = (arg.floats >= 0) & (arg.floats <= 1)
+    if arg.all_exact:
+        bad = ~inside
+    else:
+        objects = arg.objects()
+        bad = np.array(
+            [not (isinstance(v, Fraction) and 0 <= v <= 1) for v in objects.reshape(-1)],
+            dtype=bool,
+        ).reshape(arg.shape)
+    if bad.any():
+        first = float(arg.floats[bad].reshape(-1)[0])
+        raise OracleDomainError(f"{name}: all elements should be between 0 and 1, got {first!r}")
 
 
-def _broadcast_flat(arg: object, name: str, target_shape: tuple[int, ...]):
-    """(flat exact values broadcast to the target's shape, the argument's own shape)."""
+def _broadcast(arg: object, name: str, target_shape: tuple[int, ...]):
+    """(the argument broadcast to the target's shape and flattened, its own shape)."""
     if arg is None:
         return None, None
-    values = read_exact(arg, name)
+    values = read_argument(arg, name)
     broadcast_to_target(values.shape, target_shape, name)
-    return np.broadcast_to(values, target_shape).reshape(-1), values.shape
+    return values.broadcast(target_shape), values.shape
 
 
-def _read_pair(input: object, target: object):
-    x = read_exact(input, "input")
-    y = read_exact(target, "target")
+def _read_pair(input: object, target: object) -> tuple[ExactArray, ExactArray]:
+    x = read_argument(input, "input")
+    y = read_argument(target, "target")
     check_same_shape(x.shape, y.shape)
     return x, y
 
@@ -54,21 +66,19 @@ def binary_cross_entropy(
     """
     reduction = resolve_reduction(reduction, size_average, reduce)
     x, y = _read_pair(input, target)
-    for name, values in (("input", x), ("target", y)):
-        bad = [v for v in values.reshape(-1) if not _in_unit_interval(v)]
-        if bad:
-            raise OracleDomainError(
-                f"{name}: all elements should be between 0 and 1, got {float(bad[0])!r}"
-            )
-    w_flat, w_shape = _broadcast_flat(weight, "weight", y.shape)
-    xf, yf = x.reshape(-1), y.reshape(-1)
+    _check_unit_interval(x, "input")
+    _check_unit_interval(y, "target")
+    w, w_shape = _broadcast(weight, "weight", y.shape)
+    inputs = ElementInputs(x.broadcast(y.shape), y.broadcast(y.shape), w, None)
     one = Fraction(1)
 
     def quantity(name: str, i: int):
-        return bce_quantity(name, xf[i], yf[i], one if w_flat is None else w_flat[i])
+        return bce_quantity(
+            name, inputs.x.exact(i), inputs.y.exact(i), one if w is None else w.exact(i)
+        )
 
     shapes = {"input": x.shape, "target": y.shape, "weight": w_shape}
-    return LossResult("binary_cross_entropy", reduction, y.shape, shapes, quantity)
+    return LossResult("binary_cross_entropy", reduction, y.shape, shapes, quantity, inputs)
 
 
 def binary_cross_entropy_with_logits(
@@ -87,18 +97,40 @@ def binary_cross_entropy_with_logits(
     """
     reduction = resolve_reduction(reduction, size_average, reduce)
     x, y = _read_pair(input, target)
-    w_flat, w_shape = _broadcast_flat(weight, "weight", y.shape)
-    p_flat, p_shape = _broadcast_flat(pos_weight, "pos_weight", y.shape)
-    xf, yf = x.reshape(-1), y.reshape(-1)
+    w, w_shape = _broadcast(weight, "weight", y.shape)
+    p, p_shape = _broadcast(pos_weight, "pos_weight", y.shape)
+    inputs = ElementInputs(x.broadcast(y.shape), y.broadcast(y.shape), w, p)
     one = Fraction(1)
 
     def quantity(name: str, i: int):
-        w = one if w_flat is None else w_flat[i]
-        p = one if p_flat is None else p_flat[i]
-        return logits_quantity(name, xf[i], yf[i], w, p)
+        wi = one if w is None else w.exact(i)
+        pi = one if p is None else p.exact(i)
+        return logits_quantity(name, inputs.x.exact(i), inputs.y.exact(i), wi, pi)
 
+    _check_decided_points(inputs, quantity)
     shapes = {"input": x.shape, "target": y.shape, "weight": w_shape, "pos_weight": p_shape}
-    return LossResult("binary_cross_entropy_with_logits", reduction, y.shape, shapes, quantity)
+    return LossResult(
+        "binary_cross_entropy_with_logits", reduction, y.shape, shapes, quantity, inputs
+    )
+
+
+def _check_decided_points(inputs: ElementInputs, quantity) -> None:
+    """UnsupportedPointError (from the exact quantity) at the first element with two or more
+    infinite arguments among x, y, p and no NaN: the oracle does not decide those points."""
+    n = inputs.x.floats.size
+    args = [a for a in (inputs.x, inputs.y, inputs.p) if a is not None]
+    if all(a.all_exact and np.isfinite(a.floats).all() for a in args):
+        return  # no infinite argument anywhere
+
+    def floats(arg) -> np.ndarray:  # values that are not binary64 numbers are finite
+        return np.ones(n) if arg is None else np.where(arg.exact_mask, arg.floats, 1.0)
+
+    x, y, w, p = (floats(a) for a in (inputs.x, inputs.y, inputs.w, inputs.p))
+    infinite = np.isinf(x).astype(int) + np.isinf(y) + np.isinf(p)
+    nan = np.isnan(x) | np.isnan(y) | np.isnan(p) | np.isnan(w)
+    bad = np.flatnonzero((infinite > 1) & ~nan)
+    if bad.size:
+        quantity("value", int(bad[0]))
 
 
 class BCELoss:

@@ -1,0 +1,137 @@
+"""A vectorized certified fast path: float64 enclosures of every element, decided roundings.
+
+For float32, float16 and bfloat16 outputs, each element's quantity is enclosed in a float64
+interval computed with IEEE 754 arithmetic and the project's own exp/log (oracle.fast.elementary,
+outward rounding in oracle.fast.intervals); sums use a rigorous summation bound
+(oracle.fast.summation). An output whose enclosure lies inside one rounding interval of the
+format is decided (oracle.fast.rounding); every other output, and every element outside the
+fast domain (special values, clamp boundaries, arguments that are not binary64 numbers,
+float64 outputs), is left to the exact path. The proof is written down in
+docs/certification.md. The fast path is off when an arithmetic assumption fails at import
+(oracle.fast.assumptions) and can be switched off with ``set_enabled(False)`` or the environment
+variable ``BCE_ORACLE_FAST=0``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from oracle.fast import assumptions, bce, logits
+from oracle.fast.bridge import enclose_exact_values, enclose_ext
+from oracle.fast.rounding import decide
+from oracle.fast.summation import group_sums
+from oracle.formats import Format
+
+FAILED_ASSUMPTIONS: list[str] = assumptions.failures()
+_enabled = not FAILED_ASSUMPTIONS and os.environ.get("BCE_ORACLE_FAST", "1") != "0"
+CHUNK = 1 << 13  # small enough for the temporaries to stay in cache
+# How many outputs each path decided (for tests and benchmarks).
+STATS = {"fast": 0, "exact": 0}
+
+
+@dataclass
+class Enclosure:
+    """Per element (flat): ``lo <= quantity <= hi`` wherever ``ok``."""
+
+    lo: np.ndarray
+    hi: np.ndarray
+    ok: np.ndarray
+
+
+def enabled() -> bool:
+    return _enabled
+
+
+def set_enabled(flag: bool) -> None:
+    """Switch the fast path on or off (on only if the arithmetic assumptions hold)."""
+    global _enabled
+    _enabled = bool(flag) and not FAILED_ASSUMPTIONS
+
+
+def decides(fmt: Format) -> bool:
+    """Whether the fast path tries outputs in ``fmt`` (float64 enclosures decide <= 24 bits)."""
+    return _enabled and fmt.name in ("float32", "float16", "bfloat16")
+
+
+def enclose(function: str, name: str, inputs) -> Enclosure | None:
+    """Enclosures of quantity ``name`` for every element of ``inputs`` (oracle.result's
+    ElementInputs), or None when the fast path is off."""
+    if not _enabled:
+        return None
+    exact = inputs.x.exact_mask & inputs.y.exact_mask
+    for arg in (inputs.w, inputs.p):
+        if arg is not None:
+            exact = exact & arg.exact_mask
+    w = None if inputs.w is None else inputs.w.floats
+    p = None if inputs.p is None else inputs.p.floats
+    return enclose_arrays(function, name, inputs.x.floats, inputs.y.floats, w, p, exact)
+
+
+def enclose_arrays(function, name, x, y, w=None, p=None, exact=None) -> Enclosure:
+    """Enclosures of quantity ``name`` ('value', 'input', 'target', 'weight', 'pos_weight') of
+    ``function`` at flat float64 arguments (``w``, ``p`` default to ones; ``exact`` marks the
+    elements whose arguments are exactly these floats). ``ok`` is False off the fast domain."""
+    n = x.size
+    w = np.ones(n) if w is None else w
+    p = np.ones(n) if p is None else p
+    lo = np.full(n, np.nan)
+    hi = np.full(n, np.nan)
+    with np.errstate(all="ignore"):
+        if function == "binary_cross_entropy":
+            ok = bce.eligible(x, y, w)
+        else:
+            ok = logits.eligible(x, y, w, p)
+        if exact is not None:
+            ok = ok & exact
+        for start in range(0, n, CHUNK):
+            stop = min(n, start + CHUNK)
+            sel = ok[start:stop]
+            if not sel.any():
+                continue
+            idx = slice(start, stop) if sel.all() else np.flatnonzero(sel) + start
+            if function == "binary_cross_entropy":
+                c_lo, c_hi = bce.enclose(name, x[idx], y[idx], w[idx])
+            else:
+                c_lo, c_hi = logits.enclose(name, x[idx], y[idx], w[idx], p[idx])
+            lo[idx], hi[idx] = c_lo, c_hi
+        ok = ok & np.isfinite(lo) & np.isfinite(hi) & (lo <= hi)
+    return Enclosure(lo, hi, ok)
+
+
+def scale(lo, hi, g_lo, g_hi):
+    """The enclosure of ``q * g`` from enclosures of ``q`` and of ``g`` (elementwise)."""
+    from oracle.fast import intervals as iv
+
+    with np.errstate(all="ignore"):
+        same = g_lo == g_hi
+        if same.all():
+            return iv.mul_point(g_lo, (lo, hi)) if not (g_lo == 1).all() else (lo, hi)
+        return iv.mul((lo, hi), (g_lo, g_hi))
+
+
+def divide(lo, hi, n: float):
+    from oracle.fast import intervals as iv
+
+    with np.errstate(all="ignore"):
+        return iv.divide_point((lo, hi), n)
+
+
+__all__ = [
+    "Enclosure",
+    "FAILED_ASSUMPTIONS",
+    "STATS",
+    "decide",
+    "decides",
+    "divide",
+    "enabled",
+    "enclose",
+    "enclose_arrays",
+    "enclose_exact_values",
+    "enclose_ext",
+    "group_sums",
+    "scale",
+    "set_enabled",
+]

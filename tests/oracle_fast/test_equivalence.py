@@ -1,0 +1,76 @@
+"""The fast path gives exactly the exact path's answers: both are correct roundings, so any
+difference is a bug in one of them.
+
+For each function, format (float32, float16, bfloat16), reduction (none, sum, mean) and
+quantity (the value and every gradient, with the default and a random upstream gradient), the
+same call is answered twice, with the fast path on and off, and the bit patterns must be equal.
+Broadcast weights (one per column) exercise grouped sums.
+"""
+
+from __future__ import annotations
+
+import ml_dtypes
+import numpy as np
+import pytest
+
+import oracle
+from oracle import fast
+from tests.oracle_fast import points
+
+FUNCTIONS = ("binary_cross_entropy", "binary_cross_entropy_with_logits")
+DTYPES = {"float32": np.float32, "float16": np.float16, "bfloat16": ml_dtypes.bfloat16}
+REDUCTIONS = ("none", "sum", "mean")
+
+
+def _call(function, args, dtype, reduction, enabled, broadcast):
+    fast.set_enabled(enabled)
+    try:
+        kw = {"reduction": reduction}
+        w = args["w"]
+        if broadcast:
+            w = w[: args["x"].shape[1]]
+        kw["weight"] = w.astype(dtype)
+        if "p" in args:
+            kw["pos_weight"] = args["p"].astype(dtype)
+        r = getattr(oracle, function)(args["x"].astype(dtype), args["y"].astype(dtype), **kw)
+        wrts = ["input", "target", "weight"] + (["pos_weight"] if "p" in args else [])
+        out = {"value": r.rounded(dtype)}
+        for wrt in wrts:
+            out[wrt] = r.gradient(wrt, dtype)
+            go = args["g"] if reduction == "none" else args["g"].reshape(-1)[:1].reshape(())
+            out[wrt + "*g"] = r.gradient(wrt, dtype, grad_output=go.astype(dtype))
+        return out
+    finally:
+        fast.set_enabled(True)
+
+
+def _bits(a: np.ndarray) -> bytes:
+    return np.ascontiguousarray(a).view(np.uint8).tobytes()
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+@pytest.mark.parametrize("dtype", list(DTYPES))
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_fast_path_equals_exact_path_bit_for_bit(function, dtype, reduction):
+    rng = np.random.default_rng(abs(hash((function, dtype, reduction))) % 2**32)
+    rows, cols = 60, 5
+    args = {
+        k: v.reshape(rows, cols)
+        for k, v in points.arguments(function, rng, rows * cols, dtype).items()
+    }
+    if "p" in args:
+        args["p"] = args["p"][0]  # pos_weight broadcast over rows
+    args["w"] = args["w"].reshape(-1)
+    args["g"] = points.cast(rng.standard_normal((rows, cols)), dtype)
+    for broadcast in (False, True):
+        if not broadcast:
+            args_b = dict(args, w=args["w"].reshape(rows, cols))
+        else:
+            args_b = args
+        before = dict(fast.STATS)
+        on = _call(function, args_b, DTYPES[dtype], reduction, True, broadcast)
+        decided_fast = fast.STATS["fast"] - before["fast"]
+        off = _call(function, args_b, DTYPES[dtype], reduction, False, broadcast)
+        for q in on:
+            assert _bits(on[q]) == _bits(off[q]), (q, broadcast, on[q], off[q])
+        assert decided_fast > 0  # the fast path really answered
