@@ -56,6 +56,11 @@ class DivergenceClass:
     max_ulp: float | None
     minimal: Example
     worst: Example
+    # Findings (conformance.findings.attach_causes); empty in reports written before them.
+    cause: str = ""  # a cause id of conformance.findings.causes, or "unexplained"
+    mechanism: str = ""  # the cause's one-line mechanism
+    evidence: str = ""  # e.g. "reproduced bit for bit on 2 of 2 example(s) (minimal and worst)"
+    source: str = ""  # kernel source location where known
 
 
 @dataclass

@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import pytest
 
-from conformance import report_files, report_html
+from conformance.report import report_files, report_html
 from conformance.records import (
     AuditReport,
     BackendRun,
@@ -18,14 +18,14 @@ from conformance.records import (
     ScanPoint,
     VerdictCount,
 )
-from conformance.report_files import ReportWriteError, write_reports
-from conformance.report_json import (
+from conformance.report.report_files import ReportWriteError, write_reports
+from conformance.report.report_json import (
     ReportValidationError,
     load_json_report,
     validate_report,
     write_json_report,
 )
-from conformance.report_markdown import render_markdown
+from conformance.report.report_markdown import render_markdown
 
 REPRO = "import torch\nx = torch.tensor([0.0])\ny = torch.tensor([1.0])\nprint(torch.nn.functional.binary_cross_entropy(x, y))"
 

@@ -1,0 +1,6 @@
+"""Findings: why a backend diverges, by mechanism (causes checked bit for bit on the records)."""
+
+from conformance.findings.attribution import Attribution, attach_causes, attribute
+from conformance.findings.causes import CAUSES, UNEXPLAINED, Cause
+
+__all__ = ["Attribution", "CAUSES", "Cause", "UNEXPLAINED", "attach_causes", "attribute"]

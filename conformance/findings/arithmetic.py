@@ -122,12 +122,13 @@ def next_after(a: Scalar) -> Scalar:
     """The value one ulp away from ``a`` (the control's perturbation).
 
     A finite value moves one ulp toward +inf (the largest finite one toward -inf); an infinity
-    becomes the largest finite value of its sign; a NaN becomes +inf.
+    becomes the largest finite value of its sign; a NaN (which has no neighbour) becomes the
+    largest finite value, an output no formula here produces by chance.
     """
     dt = a.dtype
     fmt = format_of(dt)
     if np.isnan(a):
-        return np.asarray(np.inf).astype(dt)[()]
+        return np.asarray(fmt.inf_bits - 1, dtype=fmt.uint_dtype).view(dt)[()]
     bits = int(np.asarray(a).view(fmt.uint_dtype))
     negative = bool(bits & fmt.sign_bit)
     magnitude = bits & (fmt.sign_bit - 1)

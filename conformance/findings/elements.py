@@ -53,7 +53,15 @@ class Gathered:
         return self.elements[0]
 
     def all_finite(self) -> bool:
-        return all(e.finite() for e in self.elements)
+        """Every input the quantity's formula reads is finite (a weight gradient does not read
+        the weight)."""
+        skip_weight = self.quantity == "grad_weight"
+        return all(
+            bool(np.isfinite(v))
+            for e in self.elements
+            for v in (e.x, e.y, None if skip_weight else e.w, e.p)
+            if v is not None
+        )
 
 
 def _case(example: Any) -> Case | None:

@@ -361,9 +361,7 @@ def paddle_bce_value(g: Gathered) -> Scalar:
 
 
 def paddle_bce_grad_input(g: Gathered) -> Scalar:
-    return _sum_contributions(
-        g, lambda e: _paddle_grad_of_kernel(g, e, bce_backward_quotient(e))
-    )
+    return _sum_contributions(g, lambda e: _paddle_grad_of_kernel(g, e, bce_backward_quotient(e)))
 
 
 def paddle_bce_grad_weight(g: Gathered) -> Scalar:
