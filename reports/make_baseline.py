@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from conformance.baseline import baseline_from_report  # noqa: E402
 from conformance.records import AuditReport  # noqa: E402
-from conformance.report_json import load_json_report  # noqa: E402
+from conformance.report.report_json import load_json_report  # noqa: E402
 
 IEEE_SPECIALS = (
     "the backend evaluates the formula in IEEE arithmetic, where 0*inf and inf-inf are NaN and "

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from make_baseline import explain  # noqa: E402
 
-from conformance.report_json import load_json_report  # noqa: E402
+from conformance.report.report_json import load_json_report  # noqa: E402
 
 
 def main(paths: list[str]) -> int:

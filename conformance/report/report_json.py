@@ -1,13 +1,15 @@
 """The JSON form of an audit report, its JSON Schema, and validation.
 
-The file is exactly ``AuditReport.to_json()``. Non-finite floats (a scan at x = inf, an infinite
-ULP distance) are written as Python's ``json`` writes them (``Infinity``, ``NaN``) so that the
-report round-trips bit for bit; strict JSON readers need to accept those extensions.
+The file is ``AuditReport.to_json()`` in strict JSON: a non-finite float (a scan point at
+x = inf, an infinite distance) is written as the string ``"inf"``, ``"-inf"`` or ``"nan"`` and
+read back as the float, so every report parses with ``jq`` and round-trips bit for bit; the
+writer refuses bare ``Infinity``/``NaN`` tokens (``allow_nan=False``).
 """
 
 from __future__ import annotations
 
 import json
+import math
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -62,11 +64,42 @@ def validate_report(data: Any) -> None:
     )
 
 
+NON_FINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
+# Fields that hold a float which may be non-finite (encoded as a string in the file).
+REAL_FIELDS = frozenset({"x", "y", "ulp", "max_ulp", "condition_error", "seconds"})
+
+
+def encode_non_finite(data: Any) -> Any:
+    """``data`` with every non-finite float replaced by "inf", "-inf" or "nan"."""
+    if isinstance(data, float) and not math.isfinite(data):
+        return "nan" if math.isnan(data) else ("inf" if data > 0 else "-inf")
+    if isinstance(data, dict):
+        return {k: encode_non_finite(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [encode_non_finite(v) for v in data]
+    return data
+
+
+def decode_non_finite(data: Any) -> Any:
+    """The inverse of ``encode_non_finite`` on the float fields of a report (REAL_FIELDS); the
+    strings of other fields (a ``got`` of "nan", an array's values) stay strings. Older reports
+    with bare NaN/Infinity tokens decode to the same floats."""
+    if isinstance(data, dict):
+        return {
+            k: NON_FINITE[v] if k in REAL_FIELDS and v in NON_FINITE else decode_non_finite(v)
+            for k, v in data.items()
+        }
+    if isinstance(data, list):
+        return [decode_non_finite(v) for v in data]
+    return data
+
+
 def report_to_json_text(report: AuditReport) -> str:
-    """The validated JSON text of ``report`` (indented, keys in record order, trailing newline)."""
-    data = report.to_json()
+    """The validated strict-JSON text of ``report`` (indented, keys in record order, trailing
+    newline; non-finite floats as strings)."""
+    data = encode_non_finite(report.to_json())
     validate_report(data)
-    return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
+    return json.dumps(data, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def write_json_report(report: AuditReport, path: str | Path) -> Path:
@@ -83,8 +116,9 @@ def load_json_report(path: str | Path) -> AuditReport:
         data = json.loads(path.read_text("utf-8"))
     except json.JSONDecodeError as exc:
         raise ReportValidationError(f"{path}: not JSON ({exc})") from exc
+    data = encode_non_finite(data)  # an older file's bare NaN/Infinity tokens
     try:
         validate_report(data)
     except ReportValidationError as exc:
         raise ReportValidationError(f"{path}: {exc}", exc.problems) from exc
-    return report_from_json(data)
+    return report_from_json(decode_non_finite(data))
