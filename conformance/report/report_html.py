@@ -14,14 +14,24 @@ from collections.abc import Callable
 from html import escape
 from typing import Any
 
-from conformance.records import AuditReport, BackendRun, DivergenceClass, Example, ScanPoint
+from conformance.records import AuditReport, BackendRun, DivergenceClass, ScanPoint
+from conformance.report.by_cause import (
+    NO_CAUSE,
+    UNEXPLAINED,
+    CauseGroup,
+    cause_groups,
+    element_inputs,
+    element_reproducer,
+    recorded_got,
+)
 from conformance.report.report_markdown import (
-    MAX_CLASSES_PER_BACKEND,
+    COLLAPSE_AFTER,
+    SEVERITY_NOTE,
     fmt_ulp,
-    format_case_inputs,
     summary_rows,
     verdict_columns,
 )
+from conformance.report.severity import format_bits, format_relative_error, severity, worse
 
 LOGIT_FUNCTIONS = frozenset({"binary_cross_entropy_with_logits"})
 HEATMAP_BINS = 40
@@ -249,53 +259,101 @@ def _summary_table(report: AuditReport) -> list[str]:
     return out
 
 
-def _example_rows(minimal: Example, worst: Example) -> list[str]:
-    def cells(ex: Example) -> dict[str, str]:
-        inputs = "<br>".join(
-            f"{escape(k)}=<code>{escape(v)}</code>" for k, v in format_case_inputs(ex.case)
-        )
-        return {
-            "quantity": f"<code>{escape(ex.quantity)}</code>",
-            "inputs": inputs,
-            "element": "" if ex.element is None else f"<code>{escape(str(ex.element))}</code>",
-            "expected": f"<code>{escape(ex.expected)}</code>",
-            "exact": f"<code>{escape(ex.expected_exact)}</code>",
-            "got": f"<code>{escape(ex.got)}</code>",
-            "ULP": escape(fmt_ulp(ex.ulp)),
-            "condition error": escape(fmt_ulp(ex.condition_error)),
-        }
-
-    a, b = cells(minimal), cells(worst)
-    return [f"<tr><th>{escape(k)}</th><td>{a[k]}</td><td>{b[k]}</td></tr>" for k in a]
+def _element_cell(cls: DivergenceClass) -> str:
+    return f"<code>{escape(element_inputs(cls.minimal))}</code>"
 
 
-def _class_details(cls: DivergenceClass) -> list[str]:
-    return [
-        f"<details><summary><code>{escape(cls.class_id)}</code> — {escape(cls.description)} "
-        f"({cls.count} case(s), max ULP {escape(fmt_ulp(cls.max_ulp))})</summary>",
-        f"<p><b>{escape(cls.verdict)}</b> · {escape(cls.function)} · {escape(cls.dtype)} · "
-        f"{escape(cls.quantity)} · regime <code>{escape(cls.regime)}</code></p>",
-        "<table><tr><th></th><th>minimal</th><th>worst</th></tr>",
-        *_example_rows(cls.minimal, cls.worst),
-        "</table><p>Reproducer (minimal example):</p>",
-        f"<pre>{escape(cls.minimal.reproducer)}</pre></details>",
+def _causes_table(run: BackendRun) -> list[str]:
+    groups = cause_groups(run)
+    out = [
+        f"<h3>{escape(run.backend)} {escape(run.version)}: {len(run.divergences)} divergence "
+        f"class(es), {sum(c.count for c in run.divergences)} case(s)</h3>"
     ]
-
-
-def _divergences(run: BackendRun, cap: int) -> list[str]:
-    out = [f"<h3>{escape(run.backend)}: {len(run.divergences)} divergence class(es)</h3>"]
-    for cls in run.divergences[:cap]:
-        out += _class_details(cls)
-    if len(run.divergences) > cap:
+    if not run.divergences:
+        return out + ["<p>No divergences.</p>"]
+    out.append(
+        "<table><tr><th>cause</th><th>tier</th><th>mechanism</th><th>dtypes</th>"
+        "<th>quantities</th><th>classes</th><th>cases</th><th>worst relative error</th>"
+        "<th>one element</th></tr>"
+    )
+    for g in groups:
+        rep = g.representative
+        sev = g.worst
+        worst = format_relative_error(sev)
+        if sev.correct_bits is not None:
+            worst += f" ({format_bits(sev)} bits)"
+        cls = ' class="bad"' if g.cause in (UNEXPLAINED, NO_CAUSE) else ""
         out.append(
-            f'<p class="note">{len(run.divergences) - cap} more class(es) not shown; '
-            "see the JSON report.</p>"
+            f'<tr><td{cls}><a href="#{escape(_anchor(run, g))}"><code>{escape(g.cause)}</code>'
+            f"</a></td><td>{escape(g.tier)}</td><td>{escape(g.mechanism)}</td>"
+            f"<td>{escape(', '.join(g.dtypes))}</td><td>{escape(', '.join(g.quantities))}</td>"
+            f'<td class="n">{len(g.classes)}</td><td class="n">{g.cases}</td>'
+            f"<td>{escape(worst)}</td><td>{_element_cell(rep)} ({escape(rep.dtype)}, "
+            f"{escape(rep.minimal.quantity)}): got <code>{escape(recorded_got(rep, rep.minimal))}"
+            f"</code>, expected <code>{escape(rep.minimal.expected)}</code></td></tr>"
         )
+    return out + ["</table>"]
+
+
+def _anchor(run: BackendRun, g: CauseGroup) -> str:
+    return f"{g.anchor}-{''.join(ch if ch.isalnum() else '-' for ch in run.backend.lower())}"
+
+
+def _class_row(cls: DivergenceClass) -> str:
+    ex = cls.minimal
+    sev = worse(severity(cls.minimal, cls.dtype), severity(cls.worst, cls.dtype))
+    ulp = "—" if sev.ulp is None else fmt_ulp(sev.ulp)
+    return (
+        f'<tr><td><code>{escape(cls.class_id)}</code></td><td class="n">{cls.count}</td>'
+        f"<td>{_element_cell(cls)}</td><td><code>{escape(ex.expected)}</code></td>"
+        f"<td><code>{escape(recorded_got(cls, ex))}</code></td>"
+        f'<td>{escape(format_relative_error(sev))}</td><td class="n">{format_bits(sev)}</td>'
+        f'<td class="n">{escape(ulp)}</td></tr>'
+    )
+
+
+def _group_section(run: BackendRun, g: CauseGroup, collapse_after: int) -> list[str]:
+    rep = g.representative
+    out = [
+        f'<h4 id="{escape(_anchor(run, g))}"><code>{escape(g.cause)}</code> · {escape(g.tier)}'
+        f" · {len(g.classes)} class(es), {g.cases} case(s)</h4>",
+        f"<p>{escape(g.mechanism)}</p>",
+    ]
+    evidence = getattr(rep, "evidence", "")
+    if evidence:
+        out.append(f"<p>Evidence (<code>{escape(rep.class_id)}</code>): {escape(evidence)}.</p>")
+    if g.source:
+        out.append(f"<p>Source: {escape(g.source)}.</p>")
+    out += [
+        f"<p>Reproducer (<code>{escape(rep.class_id)}</code>, minimal example):</p>",
+        f"<pre>{escape(element_reproducer(run.backend, run.device, rep))}</pre>",
+    ]
+    table = [
+        "<table><tr><th>class</th><th>cases</th><th>element (minimal example)</th>"
+        "<th>expected</th><th>got</th><th>relative error</th><th>correct bits</th>"
+        "<th>ULP</th></tr>",
+        *[_class_row(c) for c in g.classes],
+        "</table>",
+    ]
+    if len(g.classes) > collapse_after:
+        out += [f"<details><summary>{len(g.classes)} classes</summary>", *table, "</details>"]
+    else:
+        out += table
     return out
 
 
-def render_html(report: AuditReport, max_classes: int = MAX_CLASSES_PER_BACKEND) -> str:
-    """The report as one self-contained HTML page."""
+def _divergences(run: BackendRun, collapse_after: int) -> list[str]:
+    out = [f"<h3>{escape(run.backend)}: every class, by cause</h3>"]
+    if not run.divergences:
+        return out + ["<p>None.</p>"]
+    for g in cause_groups(run):
+        out += _group_section(run, g, collapse_after)
+    return out
+
+
+def render_html(report: AuditReport, collapse_after: int = COLLAPSE_AFTER) -> str:
+    """The report as one self-contained HTML page: causes first, then the summary, every class
+    grouped by cause, and the plots."""
     title = f"BCE conformance audit — tool {report.tool_version}, oracle {report.oracle}"
     body = [
         f"<h1>{escape(title)}</h1>",
@@ -303,12 +361,15 @@ def render_html(report: AuditReport, max_classes: int = MAX_CLASSES_PER_BACKEND)
         f"created {escape(report.created)}</p>",
         "<h2>Backends</h2>",
         *_backends_table(report),
+        "<h2>Causes</h2>",
+        *[line for run in report.runs for line in _causes_table(run)],
+        f'<p class="note">{escape(SEVERITY_NOTE)}</p>',
         "<h2>Summary</h2>",
         *_summary_table(report),
-        "<h2>Divergence classes</h2>",
+        "<h2>Divergence classes by cause</h2>",
     ]
     for run in report.runs:
-        body += _divergences(run, max_classes)
+        body += _divergences(run, collapse_after)
     body += ["<h2>Error scans</h2>", *_plots(report)]
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'

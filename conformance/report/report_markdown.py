@@ -1,5 +1,9 @@
 """Markdown rendering of an audit report: fit for a GitHub CI job summary and for upstream issues.
 
+The first screen is one row per cause (conformance.findings attaches causes to the records);
+then every class, grouped under its cause. Records without a cause (older reports) are grouped
+as "no cause recorded".
+
 Also holds the small helpers the HTML report shares (summary rows, readable case inputs).
 """
 
@@ -9,7 +13,17 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.records import AuditReport, BackendRun, DivergenceClass, Example
+from conformance.records import AuditReport, BackendRun, DivergenceClass
+from conformance.report.by_cause import (
+    NO_CAUSE,
+    UNEXPLAINED,
+    CauseGroup,
+    cause_groups,
+    element_inputs,
+    element_reproducer,
+    recorded_got,
+)
+from conformance.report.severity import format_bits, format_relative_error, severity, worse
 
 # Column order of the summary table (all-zero columns are left out).
 VERDICT_COLUMNS = (
@@ -24,7 +38,8 @@ VERDICT_COLUMNS = (
     "timeout",
     "shape_mismatch",
 )
-MAX_CLASSES_PER_BACKEND = 50
+COLLAPSE_AFTER = 8  # a cause group with more classes is folded in <details>
+MAX_CLASSES_PER_BACKEND = COLLAPSE_AFTER  # old name, kept for importers
 MAX_VALUES_SHOWN = 6
 MAX_MESSAGE_LINES = 30
 SKIPPED_CASE_KEYS = frozenset({"function", "dtype"})  # already in the class heading
@@ -222,59 +237,124 @@ def _summary_table(report: AuditReport) -> list[str]:
     return out
 
 
-def _example_cells(ex: Example) -> dict[str, str]:
-    def code(text: str) -> str:
-        return md_code(text, table=True) if text else "—"
+def _group_row(run: BackendRun, g: CauseGroup) -> str:
+    rep = g.representative
+    ex = rep.minimal
+    sev = g.worst
+    worst = format_relative_error(sev)
+    if sev.correct_bits is not None:
+        worst += f" ({format_bits(sev)} bits)"
+    element = (
+        f"{md_code(element_inputs(ex), True)} ({md_text(rep.dtype)}, {md_text(ex.quantity)}): "
+        f"got {md_code(recorded_got(rep, ex), True)}, expected {md_code(ex.expected, True)}"
+    )
+    name = md_code(g.cause, True)
+    link = f"[{name}](#{_anchor(run, g)})"
+    return (
+        f"| {link} | {md_text(g.tier)} | {md_text(g.mechanism)} | {md_text(', '.join(g.dtypes))} "
+        f"| {md_text(', '.join(g.quantities))} | {len(g.classes)} | {g.cases} | {md_text(worst)} "
+        f"| {element} |"
+    )
 
-    inputs = "<br>".join(f"{md_text(k)}={code(v)}" for k, v in format_case_inputs(ex.case))
-    return {
-        "quantity": code(ex.quantity),
-        "inputs": inputs or "—",
-        "element": "—" if ex.element is None else code(str(ex.element)),
-        "expected": code(ex.expected),
-        "exact": code(ex.expected_exact),
-        "got": code(ex.got),
-        "ULP": fmt_ulp(ex.ulp),
-        "condition error": fmt_ulp(ex.condition_error),
-    }
+
+def _anchor(run: BackendRun, g: CauseGroup) -> str:
+    return f"{g.anchor}-{''.join(ch if ch.isalnum() else '-' for ch in run.backend.lower())}"
 
 
-def _class_section(cls: DivergenceClass) -> list[str]:
-    minimal, worst = _example_cells(cls.minimal), _example_cells(cls.worst)
+def _causes_table(run: BackendRun) -> list[str]:
+    groups = cause_groups(run)
+    total = sum(c.count for c in run.divergences)
     out = [
-        f"#### {md_code(cls.class_id)}",
+        f"### {md_text(run.backend)} {md_text(run.version or '?')}: "
+        f"{len(run.divergences)} divergence class(es), {total} case(s), "
+        f"{len([g for g in groups if g.cause not in (UNEXPLAINED, NO_CAUSE)])} cause(s)",
         "",
-        f"{md_text(cls.description)}  ",
-        f"{md_code(cls.function)} · {md_code(cls.dtype)} · {md_code(cls.quantity)} · "
-        f"**{cls.verdict}** · regime {md_code(cls.regime)} · {cls.count} case(s) · "
-        f"max ULP {fmt_ulp(cls.max_ulp)}",
-        "",
-        "| | minimal | worst |",
-        "|---|---|---|",
     ]
-    for key in minimal:
-        if minimal[key] == "—" and worst[key] == "—":
-            continue
-        out.append(f"| {key} | {minimal[key]} | {worst[key]} |")
-    out += ["", "Reproducer (minimal example):", "", md_fence(cls.minimal.reproducer, "python"), ""]
-    return out
-
-
-def _divergences(run: BackendRun, cap: int) -> list[str]:
-    out = [f"### Divergences: {md_text(run.backend)} ({len(run.divergences)} class(es))", ""]
     if not run.divergences:
         done = "" if run.status == "completed" else f" (the backend {run.status}: see above)"
-        return out + [f"None{done}.", ""]
-    for cls in run.divergences[:cap]:
-        out += _class_section(cls)
-    omitted = len(run.divergences) - cap
-    if omitted > 0:
-        out += [f"*{omitted} more class(es) not shown here; see the JSON report.*", ""]
+        return out + [f"No divergences{done}.", ""]
+    out += [
+        "| cause | tier | mechanism | dtypes | quantities | classes | cases "
+        "| worst relative error | one element (reproducer below) |",
+        "|---|---|---|---|---|---:|---:|---|---|",
+    ]
+    out += [_group_row(run, g) for g in groups]
+    return out + [""]
+
+
+def _class_row(cls: DivergenceClass) -> str:
+    ex = cls.minimal
+    sev = worse(severity(cls.minimal, cls.dtype), severity(cls.worst, cls.dtype))
+    ulp = "—" if sev.ulp is None else fmt_ulp(sev.ulp)
+    return (
+        f"| {md_code(cls.class_id, True)} | {cls.count} | "
+        f"{md_code(element_inputs(ex), True)} | {md_code(ex.expected, True)} | "
+        f"{md_code(recorded_got(cls, ex), True)} | {md_text(format_relative_error(sev))} | "
+        f"{format_bits(sev)} | {ulp} |"
+    )
+
+
+def _group_section(run: BackendRun, g: CauseGroup, collapse_after: int) -> list[str]:
+    rep = g.representative
+    out = [
+        f'<a id="{_anchor(run, g)}"></a>',
+        "",
+        f"#### {md_code(g.cause)} · {md_text(g.tier)} · {len(g.classes)} class(es), "
+        f"{g.cases} case(s)",
+        "",
+        md_text(g.mechanism) or "*no mechanism recorded*",
+        "",
+    ]
+    evidence = getattr(rep, "evidence", "")
+    if evidence:
+        out += [f"Evidence ({md_code(rep.class_id)}): {md_text(evidence)}.  "]
+    if g.source:
+        out += [f"Source: {md_text(g.source)}."]
+    out += [
+        "",
+        f"Reproducer ({md_code(rep.class_id)}, minimal example):",
+        "",
+        md_fence(element_reproducer(run.backend, run.device, rep), "python"),
+        "",
+    ]
+    table = [
+        "| class | cases | element (minimal example) | expected | got "
+        "| relative error | correct bits | ULP |",
+        "|---|---:|---|---|---|---|---:|---:|",
+        *[_class_row(c) for c in g.classes],
+    ]
+    if len(g.classes) > collapse_after:
+        out += [
+            f"<details><summary>{len(g.classes)} classes</summary>",
+            "",
+            *table,
+            "",
+            "</details>",
+        ]
+    else:
+        out += table
+    return out + [""]
+
+
+def _classes_by_cause(run: BackendRun, collapse_after: int) -> list[str]:
+    out = [f"### {md_text(run.backend)}: every class, by cause", ""]
+    if not run.divergences:
+        return out + ["None.", ""]
+    for g in cause_groups(run):
+        out += _group_section(run, g, collapse_after)
     return out
 
 
-def render_markdown(report: AuditReport, max_classes: int = MAX_CLASSES_PER_BACKEND) -> str:
-    """The report as GitHub-flavoured Markdown (at most ``max_classes`` classes per backend)."""
+SEVERITY_NOTE = (
+    "Severity: relative error |got - exact| / |exact| and the correct bits it leaves; the ULP "
+    "distance only where both values are finite and of one sign."
+)
+
+
+def render_markdown(report: AuditReport, collapse_after: int = COLLAPSE_AFTER) -> str:
+    """The report as GitHub-flavoured Markdown: the causes first (one row each, "unexplained"
+    first), then the verdict summary, then every class grouped under its cause (groups of more
+    than ``collapse_after`` classes folded in ``<details>``; no class is left out)."""
     out = [
         f"# BCE conformance audit — tool {md_text(report.tool_version)}, "
         f"oracle {md_text(report.oracle)}",
@@ -287,7 +367,11 @@ def render_markdown(report: AuditReport, max_classes: int = MAX_CLASSES_PER_BACK
     ]
     for run in report.runs:
         out += _backend_line(run)
-    out += ["", "## Summary", ""] + _summary_table(report) + ["", "## Divergence classes", ""]
+    out += ["", "## Causes", ""]
     for run in report.runs:
-        out += _divergences(run, max_classes)
+        out += _causes_table(run)
+    out += [SEVERITY_NOTE, "", "## Summary", ""] + _summary_table(report)
+    out += ["", "## Divergence classes by cause", ""]
+    for run in report.runs:
+        out += _classes_by_cause(run, collapse_after)
     return "\n".join(out).rstrip() + "\n"
