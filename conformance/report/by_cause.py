@@ -2,7 +2,8 @@
 
 A run's classes are grouped by the ``cause`` attached to them (conformance.findings); records
 written before the findings have none and form one group "no cause recorded". Groups are listed
-with "unexplained" (and "no cause recorded") first, then by number of cases. Each group carries
+with "unexplained" (and "no cause recorded") first, then by tier where the records carry one
+(defect, contract, convention, out-of-contract), then by number of cases. Each group carries
 what its first-screen row shows: tier, mechanism, dtypes, quantities, numbers of classes and
 cases, the worst element's severity, and a single-element reproducer of its commonest class.
 """
@@ -21,6 +22,8 @@ from conformance.report.severity import Severity, severity, worse
 UNEXPLAINED = "unexplained"
 NO_CAUSE = "no cause recorded"
 NAMES = {"input": "x", "target": "y", "weight": "w", "pos_weight": "p"}
+TIER_ORDER = {"defect": 0, "contract": 1, "convention": 2, "out-of-contract": 3}
+MAX_VALUES_SHOWN = 4
 
 
 @dataclass
@@ -85,7 +88,9 @@ def cause_groups(run: Any) -> list[CauseGroup]:
             )
         g.classes.append(cls)
     first = [groups.pop(k) for k in (UNEXPLAINED, NO_CAUSE) if k in groups]
-    rest = sorted(groups.values(), key=lambda g: (-g.cases, g.cause))
+    rest = sorted(
+        groups.values(), key=lambda g: (TIER_ORDER.get(g.tier, len(TIER_ORDER)), -g.cases, g.cause)
+    )
     return first + rest
 
 
@@ -114,8 +119,20 @@ def element_inputs(example: Any) -> str:
             for n, a in arrays.items()
         ]
         return ", ".join(parts)
-    parts = [f"{NAMES[n]}={a.astype(np.float64).tolist()!r}" for n, a in arrays.items()]
+    parts = [f"{NAMES[n]}={_short(a)}" for n, a in arrays.items()]
     return ", ".join(parts) + f" ({case.effective_reduction})"
+
+
+def _short(a: np.ndarray) -> str:
+    """An array's values, the first MAX_VALUES_SHOWN of a longer one and its shape."""
+    flat = a.astype(np.float64).reshape(-1).tolist()
+    if a.ndim == 0:
+        return repr(flat[0])
+    if len(flat) <= MAX_VALUES_SHOWN and a.ndim == 1:
+        return repr(flat)
+    shown = ", ".join(repr(v) for v in flat[:MAX_VALUES_SHOWN])
+    more = ", …" if len(flat) > MAX_VALUES_SHOWN else ""
+    return f"[{shown}{more}] (shape {list(a.shape)})"
 
 
 def single_element_case(example: Any) -> tuple[Case, tuple[int, ...]] | None:
