@@ -44,3 +44,10 @@ def test_a_reduced_value_is_not_cut_to_one_element():
     ex = one_element_class("binary_cross_entropy", "value", "float32", "0.0", x=0.5, y=1.0).minimal
     ex.case["reduction"] = "mean"
     assert single_element_case(ex) is None
+
+
+def test_the_old_module_name_is_the_moved_module():
+    import conformance.report.reproducer as moved
+    import conformance.reproducer as old
+
+    assert old is moved
