@@ -247,11 +247,16 @@ def repaired_logits_grad_target(backend: str, g: Gathered) -> Scalar:
 
 
 def repaired_bce_backward(backend: str, g: Gathered) -> Scalar:
-    """(x - y) / ((1 - x) * x): the derivative without the epsilon floor."""
+    """The derivative of the clamped loss, -y/x + (1 - y)/(1 - x), each term 0 where its log is
+    clamped at -100 (docs/semantics.md: a clamped term is constant in x)."""
 
     def one(e: Element) -> Scalar:
+        one_, zero = _one(e.x), _zero(e.x)
+        hundred = np.asarray(-100, dtype=e.x.dtype)[()]
         with np.errstate(all="ignore"):
-            return (e.x - e.y) / ((_one(e.x) - e.x) * e.x)
+            a = -e.y / e.x if log(e.x) > hundred else zero
+            b = (one_ - e.y) / (one_ - e.x) if log1p(-e.x) > hundred else zero
+            return a + b
 
     return _scaled_like(backend, g, one)
 
@@ -404,8 +409,8 @@ CAUSES: tuple[Cause, ...] = (
         id="bce-backward-epsilon-flushed-in-float16",
         mechanism=(
             "the BCE backward divides by max(x(1 - x), EPSILON) with EPSILON = 1e-12, which "
-            "float16 flushes to 0: where x(1 - x) rounds to 0 the quotient is +-inf, or NaN "
-            "for x = y (bfloat16 keeps 1e-12)"
+            "float16 flushes to 0 (and whose reciprocal 1e12 it cannot hold): where x(1 - x) "
+            "rounds to 0 the quotient is +-inf, or NaN for x = y (bfloat16 keeps 1e-12)"
         ),
         tier="defect",
         backends=("torch",),
@@ -415,7 +420,7 @@ CAUSES: tuple[Cause, ...] = (
         condition=float16_epsilon_flushed,
         formula=kernel,
         repaired=repaired_bce_backward,
-        repaired_text="no EPSILON floor",
+        repaired_text="the derivative of the clamped loss",
     ),
     Cause(
         id="bce-backward-epsilon-floor",
@@ -432,7 +437,7 @@ CAUSES: tuple[Cause, ...] = (
         condition=finite_in_and_out,
         formula=kernel,
         repaired=repaired_bce_backward,
-        repaired_text="no EPSILON floor",
+        repaired_text="the derivative of the clamped loss",
     ),
     Cause(
         id="bce-target-gradient-neg-logit",
