@@ -177,20 +177,20 @@ def _accurate_logits_derivative(e: Element) -> Scalar:
 def _scaled_like(backend: str, g: Gathered, per_element: Callable[[Element], Scalar]) -> Scalar:
     """``per_element`` with the backend's epilogue (weight, mean) and broadcast sum."""
     if backend == "torch":
-        return k._sum_contributions(g, lambda e: k._torch_scale(g, e, per_element(e)))
-    return k._sum_contributions(g, lambda e: k._paddle_grad_of_kernel(g, e, per_element(e)))
+        return k.sum_contributions(g, lambda e: k.torch_scale(g, e, per_element(e)))
+    return k.sum_contributions(g, lambda e: k.paddle_grad_of_kernel(g, e, per_element(e)))
 
 
 def repaired_logits_loss(backend: str, g: Gathered) -> Scalar:
     if g.quantity == "value":
-        return k._reduce(g, _accurate_logits_loss)
+        return k.reduce(g, _accurate_logits_loss)
 
     def unweighted(e: Element) -> Scalar:
         v = _accurate_logits_loss(Element(e.x, e.y, None, e.p))
         with np.errstate(all="ignore"):
-            return k._paddle_dout(g, v) * v
+            return k.paddle_dout(g, v) * v
 
-    return k._sum_contributions(g, unweighted)
+    return k.sum_contributions(g, unweighted)
 
 
 def _wide_logits_derivative(e: Element) -> Scalar:
@@ -297,14 +297,14 @@ def repaired_paddle_bce(backend: str, g: Gathered) -> Scalar:
             return (e.y - _one(e.y)) * a - e.y * b
 
     if g.quantity == "value":
-        return k._reduce(g, lambda e: k._paddle_weighted(e, unweighted(e)))
+        return k.reduce(g, lambda e: k.paddle_weighted(e, unweighted(e)))
 
     def grad_weight(e: Element) -> Scalar:
         v = unweighted(e)
         with np.errstate(all="ignore"):
-            return k._paddle_dout(g, v) * v
+            return k.paddle_dout(g, v) * v
 
-    return k._sum_contributions(g, grad_weight)
+    return k.sum_contributions(g, grad_weight)
 
 
 # ------------------------------------------------------------------ probes

@@ -81,7 +81,7 @@ def _in(v: Scalar, dtype: str) -> Scalar:
 # ------------------------------------------------------------------ reductions and scaling
 
 
-def _reduce(g: Gathered, per_element: Callable[[Element], Scalar]) -> Scalar:
+def reduce(g: Gathered, per_element: Callable[[Element], Scalar]) -> Scalar:
     """A reduced loss: the elements summed in order (accumulating in float32 for the reduced
     types), then, for a mean, divided by N."""
     values = [per_element(e) for e in g.elements]
@@ -97,7 +97,7 @@ def _reduce(g: Gathered, per_element: Callable[[Element], Scalar]) -> Scalar:
     return _in(total, g.dtype)
 
 
-def _sum_contributions(g: Gathered, per_element: Callable[[Element], Scalar]) -> Scalar:
+def sum_contributions(g: Gathered, per_element: Callable[[Element], Scalar]) -> Scalar:
     """A gradient summed over broadcast axes (in order, accumulating in float32 for the reduced
     types); a single contribution as it is."""
     values = [per_element(e) for e in g.elements]
@@ -111,7 +111,7 @@ def _sum_contributions(g: Gathered, per_element: Callable[[Element], Scalar]) ->
     return _in(total, g.dtype)
 
 
-def _torch_scale(g: Gathered, e: Element, v: Scalar) -> Scalar:
+def torch_scale(g: Gathered, e: Element, v: Scalar) -> Scalar:
     """torch's backward epilogue: ``grad_input.mul_(weight)``, then for a mean ``/ numel``."""
     with np.errstate(all="ignore"):
         if e.w is not None:
@@ -121,7 +121,7 @@ def _torch_scale(g: Gathered, e: Element, v: Scalar) -> Scalar:
     return v
 
 
-def _paddle_dout(g: Gathered, like: Scalar) -> Scalar:
+def paddle_dout(g: Gathered, like: Scalar) -> Scalar:
     """paddle's upstream gradient of one loss element: ``1 / N`` from mean_all, else 1."""
     if g.reduction == "mean":
         with np.errstate(all="ignore"):
@@ -172,7 +172,7 @@ def torch_logits_element(e: Element) -> Scalar:
 
 
 def torch_logits_value(g: Gathered) -> Scalar:
-    return _reduce(g, torch_logits_element)
+    return reduce(g, torch_logits_element)
 
 
 def torch_logits_grad_input(g: Gathered) -> Scalar:
@@ -187,9 +187,9 @@ def torch_logits_grad_input(g: Gathered) -> Scalar:
                 v = ((t + _one(t)) - e.y) * s - t
             else:
                 v = s - e.y
-        return _torch_scale(g, e, v)
+        return torch_scale(g, e, v)
 
-    return _sum_contributions(g, one)
+    return sum_contributions(g, one)
 
 
 def torch_logits_grad_target(g: Gathered) -> Scalar:
@@ -202,9 +202,9 @@ def torch_logits_grad_target(g: Gathered) -> Scalar:
                 v = torch_log_sigmoid(-e.x) - torch_log_sigmoid(e.x) * e.p
             else:
                 v = -e.x
-        return _torch_scale(g, e, v)
+        return torch_scale(g, e, v)
 
-    return _sum_contributions(g, one)
+    return sum_contributions(g, one)
 
 
 def torch_bce_element(e: Element) -> Scalar:
@@ -227,7 +227,7 @@ def _elementary_via_float(fn: Callable[[Scalar], Scalar], v: Scalar) -> Scalar:
 
 
 def torch_bce_value(g: Gathered) -> Scalar:
-    return _reduce(g, torch_bce_element)
+    return reduce(g, torch_bce_element)
 
 
 def bce_backward_quotient(e: Element, epsilon: Scalar | None = None) -> Scalar:
@@ -245,7 +245,7 @@ def torch_epsilon(dtype: str) -> Scalar:
 
 def torch_bce_grad_input(g: Gathered) -> Scalar:
     eps = torch_epsilon(g.dtype)
-    return _sum_contributions(g, lambda e: _torch_scale(g, e, bce_backward_quotient(e, eps)))
+    return sum_contributions(g, lambda e: torch_scale(g, e, bce_backward_quotient(e, eps)))
 
 
 def torch_logit(x: Scalar) -> Scalar:
@@ -259,7 +259,7 @@ def torch_logit(x: Scalar) -> Scalar:
 
 def torch_bce_grad_target(g: Gathered) -> Scalar:
     """``-logit(x)``, then ``* w`` and ``/ N``: the loss's -100 clamp does not enter."""
-    return _sum_contributions(g, lambda e: _torch_scale(g, e, -torch_logit(e.x)))
+    return sum_contributions(g, lambda e: torch_scale(g, e, -torch_logit(e.x)))
 
 
 # ------------------------------------------------------------------ paddle
@@ -290,7 +290,7 @@ def paddle_logits_unweighted(e: Element) -> Scalar:
         return term1 + lw * (term2 + max_val)
 
 
-def _paddle_weighted(e: Element, v: Scalar) -> Scalar:
+def paddle_weighted(e: Element, v: Scalar) -> Scalar:
     if e.w is None:
         return v
     with np.errstate(all="ignore"):
@@ -298,7 +298,7 @@ def _paddle_weighted(e: Element, v: Scalar) -> Scalar:
 
 
 def paddle_logits_value(g: Gathered) -> Scalar:
-    return _reduce(g, lambda e: _paddle_weighted(e, paddle_logits_unweighted(e)))
+    return reduce(g, lambda e: paddle_weighted(e, paddle_logits_unweighted(e)))
 
 
 def paddle_logits_diff(e: Element) -> Scalar:
@@ -323,9 +323,9 @@ def paddle_logits_diff(e: Element) -> Scalar:
         return lw * (term2 / (down1 + down2) + term1) + term3
 
 
-def _paddle_grad_of_kernel(g: Gathered, e: Element, diff: Scalar) -> Scalar:
+def paddle_grad_of_kernel(g: Gathered, e: Element, diff: Scalar) -> Scalar:
     """``dx = dout * diff`` where ``dout`` is ``1/N`` or 1, times ``w`` from the multiply."""
-    dout = _paddle_dout(g, diff)
+    dout = paddle_dout(g, diff)
     with np.errstate(all="ignore"):
         if e.w is not None:
             dout = dout * e.w
@@ -333,7 +333,7 @@ def _paddle_grad_of_kernel(g: Gathered, e: Element, diff: Scalar) -> Scalar:
 
 
 def paddle_logits_grad_input(g: Gathered) -> Scalar:
-    return _sum_contributions(g, lambda e: _paddle_grad_of_kernel(g, e, paddle_logits_diff(e)))
+    return sum_contributions(g, lambda e: paddle_grad_of_kernel(g, e, paddle_logits_diff(e)))
 
 
 def paddle_logits_grad_weight(g: Gathered) -> Scalar:
@@ -342,9 +342,9 @@ def paddle_logits_grad_weight(g: Gathered) -> Scalar:
     def one(e: Element) -> Scalar:
         v = paddle_logits_unweighted(e)
         with np.errstate(all="ignore"):
-            return _paddle_dout(g, v) * v
+            return paddle_dout(g, v) * v
 
-    return _sum_contributions(g, one)
+    return sum_contributions(g, one)
 
 
 def paddle_bce_unweighted(e: Element) -> Scalar:
@@ -357,20 +357,20 @@ def paddle_bce_unweighted(e: Element) -> Scalar:
 
 
 def paddle_bce_value(g: Gathered) -> Scalar:
-    return _reduce(g, lambda e: _paddle_weighted(e, paddle_bce_unweighted(e)))
+    return reduce(g, lambda e: paddle_weighted(e, paddle_bce_unweighted(e)))
 
 
 def paddle_bce_grad_input(g: Gathered) -> Scalar:
-    return _sum_contributions(g, lambda e: _paddle_grad_of_kernel(g, e, bce_backward_quotient(e)))
+    return sum_contributions(g, lambda e: paddle_grad_of_kernel(g, e, bce_backward_quotient(e)))
 
 
 def paddle_bce_grad_weight(g: Gathered) -> Scalar:
     def one(e: Element) -> Scalar:
         v = paddle_bce_unweighted(e)
         with np.errstate(all="ignore"):
-            return _paddle_dout(g, v) * v
+            return paddle_dout(g, v) * v
 
-    return _sum_contributions(g, one)
+    return sum_contributions(g, one)
 
 
 # ------------------------------------------------------------------ the models by backend
