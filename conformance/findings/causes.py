@@ -357,6 +357,14 @@ def pos_weight_off_target_shape(ex: Any) -> bool:
 # ------------------------------------------------------------------ the registry
 
 S = k.SOURCES
+TORCH_FILES = (
+    "aten/src/ATen/native/Loss.cpp, torch/csrc/autograd/FunctionsManual.cpp, "
+    "aten/src/ATen/native/cpu/Activation.cpp (the loss and gradient kernels)"
+)
+PADDLE_FILES = (
+    "paddle/phi/kernels/cpu/bce_loss*_kernel.cc, "
+    "paddle/phi/kernels/cpu/sigmoid_cross_entropy_with_logits*_kernel.cc"
+)
 
 CAUSES: tuple[Cause, ...] = (
     Cause(
@@ -590,7 +598,7 @@ CAUSES: tuple[Cause, ...] = (
         ),
         tier="convention",
         backends=("torch", "paddle"),
-        source={"torch": "the kernels above, on special values", "paddle": "the kernels above"},
+        source={"torch": TORCH_FILES, "paddle": PADDLE_FILES},
         condition=any_nonfinite_input,
         formula=kernel,
     ),
@@ -603,7 +611,7 @@ CAUSES: tuple[Cause, ...] = (
         ),
         tier="defect",
         backends=("torch", "paddle"),
-        source={"torch": "the kernels above", "paddle": "the kernels above"},
+        source={"torch": TORCH_FILES, "paddle": PADDLE_FILES},
         condition=overflow,
         formula=kernel,
     ),

@@ -10,6 +10,7 @@ cases, the worst element's severity, and a single-element reproducer of its comm
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,7 @@ from conformance.report.severity import Severity, severity, worse
 UNEXPLAINED = "unexplained"
 NO_CAUSE = "no cause recorded"
 NAMES = {"input": "x", "target": "y", "weight": "w", "pos_weight": "p"}
+_EVIDENCE = re.compile(r"(reproduced bit for bit|probe) on (\d+) of (\d+) example")
 TIER_ORDER = {"defect": 0, "contract": 1, "convention": 2, "out-of-contract": 3}
 MAX_VALUES_SHOWN = 4
 
@@ -63,6 +65,21 @@ class CauseGroup:
         element (else among all; ties: the first)."""
         single = [c for c in self.classes if single_element_case(c.minimal) is not None]
         return max(single or self.classes, key=lambda c: c.count)
+
+    @property
+    def evidence(self) -> str:
+        """The evidence of the group's classes added up, e.g. "reproduced bit for bit on 41 of
+        41 examples (20 classes)"; "" where the records carry none."""
+        found, total, kind = 0, 0, ""
+        for c in self.classes:
+            m = _EVIDENCE.search(getattr(c, "evidence", "") or "")
+            if m is None:
+                return ""
+            kind = kind or ("probe holds" if m.group(1) == "probe" else "reproduced bit for bit")
+            found, total = found + int(m.group(2)), total + int(m.group(3))
+        if not total:
+            return ""
+        return f"{kind} on {found} of {total} examples ({len(self.classes)} classes)"
 
     @property
     def anchor(self) -> str:

@@ -319,9 +319,11 @@ def _group_section(run: BackendRun, g: CauseGroup, collapse_after: int) -> list[
         f" · {len(g.classes)} class(es), {g.cases} case(s)</h4>",
         f"<p>{escape(g.mechanism)}</p>",
     ]
-    evidence = getattr(rep, "evidence", "")
-    if evidence:
-        out.append(f"<p>Evidence (<code>{escape(rep.class_id)}</code>): {escape(evidence)}.</p>")
+    if g.evidence:
+        out.append(f"<p>Evidence: {escape(g.evidence)}.</p>")
+    detail = getattr(rep, "evidence", "")
+    if detail and g.cause != UNEXPLAINED:
+        out.append(f"<p>For <code>{escape(rep.class_id)}</code>: {escape(detail)}.</p>")
     if g.source:
         out.append(f"<p>Source: {escape(g.source)}.</p>")
     out += [

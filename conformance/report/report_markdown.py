@@ -305,9 +305,11 @@ def _group_section(run: BackendRun, g: CauseGroup, collapse_after: int) -> list[
         md_text(g.mechanism) or "*no mechanism recorded*",
         "",
     ]
-    evidence = getattr(rep, "evidence", "")
-    if evidence:
-        out += [f"Evidence ({md_code(rep.class_id)}): {md_text(evidence)}.  "]
+    if g.evidence:
+        out += [f"Evidence: {md_text(g.evidence)}.  "]
+    detail = getattr(rep, "evidence", "")
+    if detail and g.cause != UNEXPLAINED:
+        out += [f"For {md_code(rep.class_id)}: {md_text(detail)}.  "]
     if g.source:
         out += [f"Source: {md_text(g.source)}."]
     out += [
