@@ -45,7 +45,7 @@ def severity(example: Any, dtype: str) -> Severity:
     got = _number(example.got)
     exact = _number(example.expected_exact or example.expected)
     if got is None or exact is None:
-        return Severity(None, None, None, "no number to compare")
+        return Severity(None, None, None, "—")
     if isinstance(got, float) or isinstance(exact, float):
         return Severity(None, None, None, f"{example.got} against {example.expected}")
     if exact == 0:
