@@ -67,11 +67,11 @@ def _formula_evidence(cause: Cause, backend: str, cls: Any, control: bool) -> st
             return None
         try:
             out = cause.formula(backend, g)
-        except (ArithmeticError, ValueError, TypeError, OverflowError):
-            return None
-        if out is None or not same_bits(out, got):
-            return None
-        if cause.repaired is not None and same_bits(cause.repaired(backend, g), got):
+            if out is None or not same_bits(out, got):
+                return None
+            if cause.repaired is not None and same_bits(cause.repaired(backend, g), got):
+                return None
+        except Exception:  # a model that cannot evaluate an example explains nothing
             return None
     n = len(examples)
     names = " and ".join(name for name, _ in examples)
@@ -121,7 +121,10 @@ def attach_causes(report: Any, control: bool = False) -> Any:
     ``source``) and return the report; the audit calls this before writing the report."""
     for run in report.runs:
         for cls in run.divergences:
-            a = attribute(run.backend, cls, control=control)
+            try:
+                a = attribute(run.backend, cls, control=control)
+            except Exception as exc:  # attribution must never cost the report
+                a = Attribution(UNEXPLAINED, f"attribution failed: {type(exc).__name__}: {exc}", "")
             cls.cause = a.cause_id
             cls.mechanism = a.mechanism
             cls.evidence = a.evidence
