@@ -38,6 +38,11 @@ def to(value: object, dtype: str) -> Scalar:
     ``dtype``; a zero keeps its sign (the oracle's rounding reads -0 as the number 0)."""
     if isinstance(value, float | np.floating) and value == 0:
         return np.asarray(value).astype(np.float64).astype(dtype_of(dtype))[()]
+    if isinstance(value, mp.mpf) and value and mp.isfinite(value):
+        magnitude = int(mp.mag(value))
+        if abs(magnitude) > _FAR_EXPONENT:  # flushed to a signed zero, or overflowed
+            far = 0.0 if magnitude < 0 else math.inf
+            return np.asarray(far if value > 0 else -far).astype(dtype_of(dtype))[()]
     return oracle.round_to(value, dtype)[()]
 
 
@@ -78,12 +83,7 @@ def elementary(fn: str, x: Scalar) -> Scalar:
         return np.asarray(1.0 if fn == "exp" else v).astype(dtype_of(dtype))[()]
     with mp.workprec(_WORK_BITS):
         result = getattr(mp, fn)(mp.mpf(v))
-    magnitude = int(mp.mag(result)) if result else 0
-    if magnitude < -_FAR_EXPONENT:  # far below the subnormals: a signed zero
-        return np.asarray(0.0 if result > 0 else -0.0).astype(dtype_of(dtype))[()]
-    if magnitude > _FAR_EXPONENT:  # far beyond the largest finite value
-        return np.asarray(math.inf if result > 0 else -math.inf).astype(dtype_of(dtype))[()]
-    return oracle.round_to(result, dtype)[()]
+    return to(result, dtype)
 
 
 def exp(x: Scalar) -> Scalar:

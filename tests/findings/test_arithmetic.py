@@ -41,3 +41,9 @@ def test_next_after_moves_infinity_and_nan_to_the_largest_finite_value():
     largest = scalar(np.finfo(np.float16).max, "float16")
     assert next_after(scalar(math.inf, "float16")) == largest
     assert next_after(scalar(math.nan, "float16")) == largest
+
+
+def test_rounding_an_astronomically_small_number_is_immediate():
+    from mpmath import mp
+
+    assert to(mp.exp(-mp.mpf(5.4e16)), "float32") == 0
