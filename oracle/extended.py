@@ -26,6 +26,7 @@ from oracle.linear_forms import (
 )
 
 _MAX_DIGITS = 2048  # a float64 tie has at most 767 significant digits
+_FAR_EXPONENT = 5000  # a decimal exponent beyond every format's range
 
 
 class Ext:
@@ -109,16 +110,16 @@ class Ext:
         alike; a dyadic rational's expansion is finite).
         """
         text = self._decimal(digits)
-        while digits < _MAX_DIGITS and not self._rounds_alike(text):
+        while self.is_finite and digits < _MAX_DIGITS and not self._rounds_alike(text):
             digits *= 2
             text = self._decimal(digits)
         return text
 
     def _rounds_alike(self, text: str) -> bool:
-        try:
-            printed = Fraction(text)
-        except ValueError:  # an astronomically small value printed by mpmath
-            return True
+        mantissa, _, exponent = text.lower().partition("e")
+        if exponent and abs(int(exponent)) > _FAR_EXPONENT:
+            return True  # far outside every format: it and the value round to 0 (or inf) alike
+        printed = Fraction(text)
         return all(
             round_rational_bits(printed, fmt) == self.rounded_bits(fmt) for fmt in FORMATS.values()
         )
@@ -145,8 +146,9 @@ class Ext:
             if lo == "tiny":  # |part| < 2**-(2**20): beside any non-zero constant it is nothing
                 if form.const != 0:
                     return decimal_of_rational(form.const, digits)
+                lo_t, hi_t = hi._mpi_
                 with mp.workprec(prec):
-                    return mp.nstr(hi.mid, digits)
+                    return mp.nstr((mp.make_mpf(lo_t) + mp.make_mpf(hi_t)) / 2, digits)
             if lo is not None and (lo > 0 or hi < 0):
                 if (hi - lo) * 10**digits <= min(abs(lo), abs(hi)):
                     return decimal_of_rational((lo + hi) / 2, digits)

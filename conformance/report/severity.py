@@ -34,6 +34,9 @@ def _number(text: str) -> Fraction | float | None:
         return None
     if not math.isfinite(value):
         return value
+    exponent = text.lower().partition("e")[2]
+    if exponent.lstrip("+-").isdigit() and abs(int(exponent)) > 400:
+        return Fraction(0)  # below every format (the float reading gave 0, not inf)
     try:
         return Fraction(text)
     except ValueError:
