@@ -60,6 +60,11 @@ class DivergenceClass:
     tier: str = "defect"  # defect | contract | convention | out_of_contract (findings.tiers)
     purpose: str = ""  # the hunt purpose that found it: value, edge, contract, special, ...
     found_in: Example | None = None  # the case the minimal one was reduced from, if reduced
+    # Findings (conformance.findings.attach_causes); empty in reports written before them.
+    cause: str = ""  # a cause id of conformance.findings.causes, or "unexplained"
+    mechanism: str = ""  # the cause's one-line mechanism
+    evidence: str = ""  # e.g. "reproduced bit for bit on 2 of 2 example(s) (minimal and worst)"
+    source: str = ""  # kernel source location where known
 
 
 @dataclass

@@ -14,14 +14,19 @@ from fractions import Fraction
 
 from mpmath import mp
 
-from oracle.formats import Format
+from oracle.errors import UncertifiedError
+from oracle.formats import FORMATS, Format, round_rational_bits
 from oracle.linear_forms import (
+    PRECISION_CAP,
     Form,
     approximate,
-    enclose_transcendental_part,
+    enclose_value,
     round_form_bits,
     sign_of,
 )
+
+_MAX_DIGITS = 2048  # a float64 tie has at most 767 significant digits
+_FAR_EXPONENT = 5000  # a decimal exponent beyond every format's range
 
 
 class Ext:
@@ -98,24 +103,89 @@ class Ext:
         return round_form_bits(self.form, fmt)
 
     def decimal(self, digits: int = 30) -> str:
-        """A decimal rendering for people (not a certificate)."""
+        """The value in decimal, at least ``digits`` significant digits, all correct, and enough
+        of them that the printed number rounds to the same value as the exact one in every
+        format of ``oracle.formats.FORMATS`` (an exact tie between two floats, such as a
+        subnormal halved, needs its whole expansion: the digits are doubled until it rounds
+        alike; a dyadic rational's expansion is finite).
+        """
+        text = self._decimal(digits)
+        while self.is_finite and digits < _MAX_DIGITS and not self._rounds_alike(text):
+            digits *= 2
+            text = self._decimal(digits)
+        return text
+
+    def _rounds_alike(self, text: str) -> bool:
+        mantissa, _, exponent = text.lower().partition("e")
+        if exponent and abs(int(exponent)) > _FAR_EXPONENT:
+            return True  # far outside every format: it and the value round to 0 (or inf) alike
+        printed = Fraction(text)
+        return all(
+            round_rational_bits(printed, fmt) == self.rounded_bits(fmt) for fmt in FORMATS.values()
+        )
+
+    def _decimal(self, digits: int) -> str:
+        """The value in scientific notation with ``digits`` significant digits, all correct.
+
+        The enclosure of the value is refined (doubling the working precision) until its width
+        is below a tenth of a unit in the last printed digit, then its midpoint is printed
+        rounded to ``digits`` digits: the printed number is within 0.6 units of the last digit
+        of the exact value, however much the form's terms cancel (a tiny value such as 1.12e-44
+        made of terms near 100 included). A form whose transcendental part vanishes prints its
+        rational constant.
+        """
         if not self.is_finite:
             return {"nan": "nan", "+inf": "inf", "-inf": "-inf"}[self.kind]
-        if self.form.is_constant:
-            c = self.form.const
-            if c.denominator == 1 or (c.denominator & (c.denominator - 1)) == 0:
-                with mp.workprec(max(64, 4 * digits)):
-                    return mp.nstr(mp.mpf(c.numerator) / c.denominator, digits)
-        part = enclose_transcendental_part(self.form, max(64, 4 * digits))
-        with mp.workprec(max(64, 4 * digits)):
-            value = mp.mpf(self.form.const.numerator) / self.form.const.denominator + part.mid
-            return mp.nstr(value, digits)
+        form = self.form
+        if form.is_constant:
+            return decimal_of_rational(form.const, digits)
+        prec = max(64, 4 * digits)
+        checked = False
+        while prec <= PRECISION_CAP:
+            lo, hi = enclose_value(form, prec)
+            if lo == "tiny":  # |part| < 2**-(2**20): beside any non-zero constant it is nothing
+                if form.const != 0:
+                    return decimal_of_rational(form.const, digits)
+                lo_t, hi_t = hi._mpi_
+                with mp.workprec(prec):
+                    return mp.nstr((mp.make_mpf(lo_t) + mp.make_mpf(hi_t)) / 2, digits)
+            if lo is not None and (lo > 0 or hi < 0):
+                if (hi - lo) * 10**digits <= min(abs(lo), abs(hi)):
+                    return decimal_of_rational((lo + hi) / 2, digits)
+            if not checked and prec >= 1024:
+                checked = True
+                if form.transcendental_part_vanishes():
+                    return decimal_of_rational(form.const, digits)
+            prec *= 2
+        raise UncertifiedError(f"could not print {form!r} to {digits} correct digits")
 
     def __repr__(self) -> str:
         return f"Ext({self.kind}{'' if self.form is None else ', ' + repr(self.form)})"
 
 
 ZERO = Ext.finite(0)
+
+
+def decimal_of_rational(q: Fraction, digits: int) -> str:
+    """``q`` rounded (half to even) to ``digits`` significant decimal digits, as
+    ``d.ddd…e±XX`` (``0.0`` for zero)."""
+    if q == 0:
+        return "0.0"
+    sign = "-" if q < 0 else ""
+    q = abs(q)
+    exponent = len(str(q.numerator)) - len(str(q.denominator))
+    if Fraction(10) ** exponent > q:
+        exponent -= 1
+    while Fraction(10) ** (exponent + 1) <= q:
+        exponent += 1
+    scaled = q * Fraction(10) ** (digits - 1 - exponent)
+    n = round(scaled)  # Fraction rounds half to even
+    if n == 10**digits:
+        n //= 10
+        exponent += 1
+    text = str(n)
+    mantissa = text[0] + "." + (text[1:].rstrip("0") or "0")
+    return f"{sign}{mantissa}e{exponent:+03d}"
 
 
 def ext_sum(values) -> Ext:
@@ -147,4 +217,4 @@ def exact_number(value: Fraction | float) -> Ext:
     return Ext.infinity(1 if value > 0 else -1)
 
 
-__all__ = ["Ext", "ZERO", "ext_sum", "exact_number"]
+__all__ = ["Ext", "ZERO", "decimal_of_rational", "ext_sum", "exact_number"]

@@ -299,6 +299,24 @@ def enclose_transcendental_part(form: Form, prec: int):
         iv.prec = old
 
 
+def enclose_value(form: Form, prec: int):
+    """Exact rational bounds ``(lo, hi)`` of a form's value at ``prec`` bits; ``(None, None)``
+    where an endpoint is not finite; ``("tiny", part)`` where the transcendental part is below
+    2**-(2**20) (too small to convert exactly; ``part`` is its mpmath interval)."""
+    part = enclose_transcendental_part(form, prec)
+    lo_t, hi_t = part._mpi_
+    from mpmath.libmp import finf, fnan, fninf
+
+    for t in (lo_t, hi_t):
+        if t in (finf, fninf, fnan):
+            return None, None
+    if max(_exponent(lo_t), _exponent(hi_t)) < _EXACT_EXPONENT_FLOOR:
+        return "tiny", part
+    if min(_exponent(lo_t), _exponent(hi_t)) < _EXACT_EXPONENT_FLOOR:
+        return None, None
+    return form.const + _mpf_to_fraction(lo_t), form.const + _mpf_to_fraction(hi_t)
+
+
 def _mpf_to_fraction(t: tuple) -> Fraction:
     sign, man, exp, _ = t
     if not man:

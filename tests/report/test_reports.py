@@ -9,7 +9,6 @@ from dataclasses import replace
 
 import pytest
 
-from conformance import report_files, report_html
 from conformance.records import (
     AuditReport,
     BackendRun,
@@ -18,14 +17,15 @@ from conformance.records import (
     ScanPoint,
     VerdictCount,
 )
-from conformance.report_files import ReportWriteError, write_reports
-from conformance.report_json import (
+from conformance.report import report_files, report_html
+from conformance.report.report_files import ReportWriteError, write_reports
+from conformance.report.report_json import (
     ReportValidationError,
     load_json_report,
     validate_report,
     write_json_report,
 )
-from conformance.report_markdown import render_markdown
+from conformance.report.report_markdown import render_markdown
 
 REPRO = "import torch\nx = torch.tensor([0.0])\ny = torch.tensor([1.0])\nprint(torch.nn.functional.binary_cross_entropy(x, y))"
 
@@ -155,10 +155,11 @@ def test_markdown_has_summary_table():
     assert "nan_mismatch |" not in md.split("## Summary")[1].split("\n\n")[1].splitlines()[0]
 
 
-def test_markdown_has_reproducer_block():
+def test_markdown_reproducer_prints_the_element_and_the_expected_value():
     md = render_markdown(make_report())
-    assert "```python\n" + REPRO + "\n```" in md
-    assert "input=`[0.0]`" in md
+    block = md.split("```python\n", 1)[1].split("\n```", 1)[0]
+    assert "print('input[i] =    ', repr(input[i].item()))" in block
+    assert "expected = '100.0'" in block and "print('agrees:', repr(got) == expected)" in block
 
 
 def test_markdown_shows_crashed_backend():
@@ -167,17 +168,42 @@ def test_markdown_shows_crashed_backend():
     assert "| paddle | ***crashed*** |" in md
 
 
-def test_markdown_escapes_html_in_description():
-    md = render_markdown(make_report())
+def with_cause(report: AuditReport, cause: str, mechanism: str) -> AuditReport:
+    for cls in report.runs[0].divergences:
+        cls.cause, cls.mechanism = cause, mechanism
+    return report
+
+
+def test_markdown_escapes_html_in_mechanism():
+    md = render_markdown(with_cause(make_report(), "c", "log <script>alert(1)</script>"))
     assert "<script>" not in md and "&lt;script&gt;" in md
 
 
-def test_markdown_caps_classes_per_backend():
+def test_markdown_lists_every_class_and_folds_long_groups():
     report = make_report()
     first = report.runs[0].divergences[0]
-    report.runs[0].divergences = [replace(first, class_id=f"c{i}") for i in range(5)]
-    md = render_markdown(report, max_classes=2)
-    assert md.count("#### ") == 2 and "3 more class(es) not shown" in md
+    report.runs[0].divergences = [replace(first, class_id=f"c{i}") for i in range(12)]
+    md = render_markdown(report, collapse_after=8)
+    assert all(f"`c{i}`" in md for i in range(12))
+    assert "<details><summary>12 classes</summary>" in md
+
+
+def test_markdown_leads_with_causes_unexplained_first():
+    report = make_report()
+    first = report.runs[0].divergences[0]
+    report.runs[0].divergences = [
+        replace(first, class_id="a", cause="some-cause", mechanism="m", count=50),
+        replace(first, class_id="b", cause="unexplained", count=1),
+    ]
+    md = render_markdown(report)
+    causes = md.split("## Causes", 1)[1].split("## Summary", 1)[0]
+    rows = [line for line in causes.splitlines() if line.startswith("| [")]
+    assert "`unexplained`" in rows[0] and "`some-cause`" in rows[1]
+
+
+def test_markdown_groups_records_without_a_cause():
+    md = render_markdown(make_report())  # records as older reports wrote them: no cause
+    assert "`no cause recorded`" in md.split("## Summary", 1)[0]
 
 
 def test_html_embeds_png_plots():
@@ -186,14 +212,17 @@ def test_html_embeds_png_plots():
     assert html.count("<img ") == 2  # one ULP plot and one heatmap for torch/float32
 
 
-def test_html_escapes_script_in_description():
-    html = report_html.render_html(make_report())
+def test_html_escapes_script_in_mechanism():
+    html = report_html.render_html(with_cause(make_report(), "c", "<script>alert(1)</script>"))
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
-def test_html_has_collapsible_classes_and_crashed_backend():
-    html = report_html.render_html(make_report())
-    assert "<details><summary><code>binary_cross_entropy/float32" in html
+def test_html_folds_long_groups_and_shows_crashed_backend():
+    report = make_report()
+    first = report.runs[0].divergences[0]
+    report.runs[0].divergences = [replace(first, class_id=f"c{i}") for i in range(12)]
+    html = report_html.render_html(report)
+    assert "<details><summary>12 classes</summary>" in html
     assert "<pre>import torch" in html and "crashed" in html
 
 

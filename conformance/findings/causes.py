@@ -1,0 +1,664 @@
+"""The registry of causes: why a framework's output differs from the oracle, by mechanism.
+
+A cause names a mechanism in one line, where it lives in the kernel sources, the severity tier it
+suggests, the condition on an example under which it can be at work, and either a *formula* (the
+backend's kernel, conformance.findings.kernels, which must reproduce the recorded output bit for
+bit) with a *repaired formula* (the same computation with the flaw fixed, which must not), or a
+*probe* (a stated check on the case, for outcomes without a number such as ``did_not_raise``).
+
+Causes are tried in the order of ``CAUSES``; the first whose condition holds and whose formula
+reproduces every example of a class explains it (conformance.findings.attribution). The order
+puts the narrow mechanisms (a NaN argument the formula never reads, one branch at x = 0) before
+the broad ones (IEEE special values, intermediate overflow).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from mpmath import mp
+
+from conformance.cases import Case, CaseError
+from conformance.findings import kernels as k
+from conformance.findings.arithmetic import Scalar, cmax, exp, log, log1p, to
+from conformance.findings.elements import Element, Gathered
+
+BCE = k.BCE
+LOGITS = k.LOGITS
+TIERS = ("defect", "contract", "convention", "out-of-contract")
+
+Condition = Callable[[Gathered, Scalar, Any], bool]  # (elements, recorded output, example)
+Formula = Callable[[str, Gathered], Scalar | None]  # (backend, elements) -> output
+Probe = Callable[[Any], bool]  # example -> whether the stated check holds
+
+
+@dataclass(frozen=True)
+class Cause:
+    id: str
+    mechanism: str  # one line for people
+    tier: str  # suggested severity tier (TIERS)
+    backends: tuple[str, ...]
+    source: dict[str, str]  # backend -> kernel source location
+    functions: tuple[str, ...] = ()  # empty: any function
+    quantities: tuple[str, ...] = ()  # empty: any quantity
+    condition: Condition | None = None
+    formula: Formula | None = None
+    repaired: Formula | None = None
+    repaired_text: str = ""  # what the repaired formula changes
+    probe: Probe | None = None
+    probe_text: str = ""
+    verdicts: tuple[str, ...] = field(default=())  # empty: any verdict
+
+    def applies_to(self, backend: str, function: str, quantity: str, verdict: str) -> bool:
+        return (
+            backend in self.backends
+            and (not self.functions or function in self.functions)
+            and (not self.quantities or quantity in self.quantities)
+            and (not self.verdicts or verdict in self.verdicts)
+        )
+
+
+# ------------------------------------------------------------------ conditions
+
+
+def _finite(v: Scalar | None) -> bool:
+    return v is None or bool(np.isfinite(v))
+
+
+def all_finite(g: Gathered, got: Scalar, ex: Any) -> bool:
+    return g.all_finite()
+
+
+def finite_in_and_out(g: Gathered, got: Scalar, ex: Any) -> bool:
+    """Finite inputs and a finite (wrong) output: an accuracy mechanism."""
+    return g.all_finite() and bool(np.isfinite(got))
+
+
+def any_nonfinite_input(g: Gathered, got: Scalar, ex: Any) -> bool:
+    return not g.all_finite()
+
+
+def nan_target(g: Gathered, got: Scalar, ex: Any) -> bool:
+    return any(bool(np.isnan(e.y)) for e in g.elements)
+
+
+def nan_weight(g: Gathered, got: Scalar, ex: Any) -> bool:
+    return any(e.w is not None and bool(np.isnan(e.w)) for e in g.elements)
+
+
+def target_unread_finite(g: Gathered, got: Scalar, ex: Any) -> bool:
+    """x, w, p finite (the formula does not read y) and a finite output."""
+    return bool(np.isfinite(got)) and all(
+        _finite(e.x) and _finite(e.w) and _finite(e.p) for e in g.elements
+    )
+
+
+def _expected_finite(ex: Any) -> bool:
+    try:
+        return math.isfinite(float(ex.expected))
+    except (TypeError, ValueError):
+        return False
+
+
+def overflow(g: Gathered, got: Scalar, ex: Any) -> bool:
+    """Finite inputs and a NaN output, or an infinite output where the exact result is finite
+    (a NaN from finite inputs needs an infinity on the way: inf - inf, 0 * inf)."""
+    if not g.all_finite() or bool(np.isfinite(got)):
+        return False
+    return bool(np.isnan(got)) or _expected_finite(ex)
+
+
+def float16_epsilon_flushed(g: Gathered, got: Scalar, ex: Any) -> bool:
+    """float16, finite inputs, and ``max((1 - x) * x, EPSILON)`` is 0 for the element."""
+    if g.dtype != "float16" or not g.all_finite():
+        return False
+    eps = k.torch_epsilon("float16")
+    with np.errstate(all="ignore"):
+        return any(cmax((np.float16(1) - e.x) * e.x, eps) == 0 for e in g.elements)
+
+
+def zero_logit_without_pos_weight(g: Gathered, got: Scalar, ex: Any) -> bool:
+    return g.all_finite() and all(e.p is None and e.x == 0 for e in g.elements)
+
+
+# ------------------------------------------------------------------ formulas
+
+
+def kernel(backend: str, g: Gathered) -> Scalar | None:
+    model = k.model_for(backend, g.function, g.quantity)
+    return None if model is None else model(g)
+
+
+def _one(v: Scalar) -> Scalar:
+    return np.asarray(1, dtype=v.dtype)[()]
+
+
+def _zero(v: Scalar) -> Scalar:
+    return np.asarray(0, dtype=v.dtype)[()]
+
+
+def _sigmoid(x: Scalar) -> Scalar:
+    with np.errstate(all="ignore"):
+        return _one(x) / (_one(x) + exp(-x))
+
+
+def _softplus_neg(x: Scalar) -> Scalar:
+    """softplus(-x) = log(1 + e^-x) = max(-x, 0) + log1p(exp(-|x|))."""
+    with np.errstate(all="ignore"):
+        return (-x if x < 0 else _zero(x)) + log1p(exp(-abs(x)))
+
+
+def _accurate_logits_loss(e: Element) -> Scalar:
+    """(1 - y)*x + lw*softplus(-x) without cancellation: for x < 0 it is
+    -x*y*p + lw*log1p(e^x) (since 1 - y - lw = -y*p), for x >= 0 (1 - y)*x + lw*log1p(e^-x)."""
+    one = _one(e.x)
+    p = e.p if e.p is not None else one
+    with np.errstate(all="ignore"):
+        lw = (p - one) * e.y + one
+        if e.x < 0:
+            loss = (-e.x) * (e.y * p) + lw * log1p(exp(e.x))
+        else:
+            loss = (one - e.y) * e.x + lw * log1p(exp(-e.x))
+        return loss * e.w if e.w is not None else loss
+
+
+def _accurate_logits_derivative(e: Element) -> Scalar:
+    """d/dx = (1 - y)*sigma(x) - p*y*sigma(-x), each product of rounded sigmoids."""
+    one = _one(e.x)
+    p = e.p if e.p is not None else one
+    with np.errstate(all="ignore"):
+        return (one - e.y) * _sigmoid(e.x) - (p * e.y) * _sigmoid(-e.x)
+
+
+def _scaled_like(backend: str, g: Gathered, per_element: Callable[[Element], Scalar]) -> Scalar:
+    """``per_element`` with the backend's epilogue (weight, mean) and broadcast sum."""
+    if backend == "torch":
+        return k.sum_contributions(g, lambda e: k.torch_scale(g, e, per_element(e)))
+    return k.sum_contributions(g, lambda e: k.paddle_grad_of_kernel(g, e, per_element(e)))
+
+
+def repaired_logits_loss(backend: str, g: Gathered) -> Scalar:
+    if g.quantity == "value":
+        return k.reduce(g, _accurate_logits_loss)
+
+    def unweighted(e: Element) -> Scalar:
+        v = _accurate_logits_loss(Element(e.x, e.y, None, e.p))
+        with np.errstate(all="ignore"):
+            return k.paddle_dout(g, v) * v
+
+    return k.sum_contributions(g, unweighted)
+
+
+def _wide_logits_derivative(e: Element) -> Scalar:
+    """(1 - y)*sigma(x) - p*y*sigma(-x) evaluated with 320-bit mpmath and rounded once."""
+    with mp.workprec(320):
+        x, y = mp.mpf(float(e.x)), mp.mpf(float(e.y))
+        p = mp.mpf(1) if e.p is None else mp.mpf(float(e.p))
+        value = (1 - y) / (1 + mp.exp(-x)) - p * y / (1 + mp.exp(x))
+    return to(value, e.x.dtype.name)
+
+
+def repaired_logits_grad_input(backend: str, g: Gathered) -> Scalar:
+    return _scaled_like(backend, g, _wide_logits_derivative)
+
+
+def _accurate_sigmoid_derivative(e: Element) -> Scalar:
+    """sigma(x) - y with sigma(x) = e^x/(1 + e^x) for x < 0 (no overflow of e^-x)."""
+    with np.errstate(all="ignore"):
+        if e.x < 0:
+            ex = exp(e.x)
+            s = ex / (_one(ex) + ex)
+        else:
+            s = _sigmoid(e.x)
+        if e.p is None:
+            return s - e.y
+        t = e.p * e.y
+        return ((t + _one(t)) - e.y) * s - t
+
+
+def repaired_sigmoid_overflow(backend: str, g: Gathered) -> Scalar:
+    return _scaled_like(backend, g, _accurate_sigmoid_derivative)
+
+
+def sigmoid_exp_overflows(g: Gathered, got: Scalar, ex: Any) -> bool:
+    """Finite inputs and e^-x overflows in the dtype sigmoid computes in (float32 for the
+    reduced types)."""
+    if not g.all_finite():
+        return False
+    compute = "float32" if g.dtype in ("float16", "bfloat16") else g.dtype
+    limit = math.log(float(np.finfo(np.float32 if compute == "float32" else compute).max))
+    return any(-float(e.x) > limit for e in g.elements)
+
+
+def repaired_logits_grad_target(backend: str, g: Gathered) -> Scalar:
+    """-x + (p - 1)*softplus(-x): exactly -x for p = 1."""
+
+    def one(e: Element) -> Scalar:
+        with np.errstate(all="ignore"):
+            if e.p is None:
+                return -e.x
+            return -e.x + (e.p - _one(e.p)) * _softplus_neg(e.x)
+
+    return _scaled_like(backend, g, one)
+
+
+def repaired_bce_backward(backend: str, g: Gathered) -> Scalar:
+    """The derivative of the clamped loss, -y/x + (1 - y)/(1 - x), each term 0 where its log is
+    clamped at -100 (docs/semantics.md: a clamped term is constant in x)."""
+
+    def one(e: Element) -> Scalar:
+        one_, zero = _one(e.x), _zero(e.x)
+        hundred = np.asarray(-100, dtype=e.x.dtype)[()]
+        with np.errstate(all="ignore"):
+            a = -e.y / e.x if log(e.x) > hundred else zero
+            b = (one_ - e.y) / (one_ - e.x) if log1p(-e.x) > hundred else zero
+            return a + b
+
+    return _scaled_like(backend, g, one)
+
+
+def repaired_bce_target_gradient(backend: str, g: Gathered) -> Scalar:
+    """The derivative of the clamped loss: max(log1p(-x), -100) - max(log(x), -100)."""
+
+    def one(e: Element) -> Scalar:
+        hundred = np.asarray(-100, dtype=e.x.dtype)[()]
+        with np.errstate(all="ignore"):
+            return cmax(log1p(-e.x), hundred) - cmax(log(e.x), hundred)
+
+    return _scaled_like(backend, g, one)
+
+
+def repaired_paddle_zero_branch(backend: str, g: Gathered) -> Scalar:
+    """The kernel with term1 = (x >= 0), the branch abs_grad already uses."""
+
+    def one(e: Element) -> Scalar:
+        x, y, one_, zero = e.x, e.y, _one(e.x), _zero(e.x)
+        with np.errstate(all="ignore"):
+            term1 = one_ if x >= 0 else zero
+            e_x = exp(-abs(x))
+            term3 = (-e_x * (one_ if x >= 0 else -one_)) / (one_ + e_x)
+            return (term1 - y) + term3
+
+    return _scaled_like(backend, g, one)
+
+
+def repaired_paddle_bce(backend: str, g: Gathered) -> Scalar:
+    """The loss with log1p(-x) for log(1 - x)."""
+
+    def unweighted(e: Element) -> Scalar:
+        hundred = np.asarray(-100, dtype=e.x.dtype)[()]
+        with np.errstate(all="ignore"):
+            a = cmax(log1p(-e.x), hundred)
+            b = cmax(log(e.x), hundred)
+            return (e.y - _one(e.y)) * a - e.y * b
+
+    if g.quantity == "value":
+        return k.reduce(g, lambda e: k.paddle_weighted(e, unweighted(e)))
+
+    def grad_weight(e: Element) -> Scalar:
+        v = unweighted(e)
+        with np.errstate(all="ignore"):
+            return k.paddle_dout(g, v) * v
+
+    return k.sum_contributions(g, grad_weight)
+
+
+# ------------------------------------------------------------------ probes
+
+
+def _case(ex: Any) -> Case | None:
+    try:
+        return Case.from_json(ex.case)
+    except (CaseError, KeyError, TypeError, ValueError):
+        return None
+
+
+def target_outside_unit_interval(ex: Any) -> bool:
+    """The input lies in [0, 1] and some target does not (NaN included)."""
+    case = _case(ex)
+    if case is None:
+        return False
+    x = case.input.astype(np.float64)
+    y = case.target.astype(np.float64)
+    inside = (y >= 0) & (y <= 1)
+    return bool(np.all((x >= 0) & (x <= 1)) and not np.all(inside))
+
+
+def weight_grows_loss(ex: Any) -> bool:
+    """The weight does not broadcast to the loss's shape without growing it."""
+    case = _case(ex)
+    if case is None or case.weight is None:
+        return False
+    try:
+        loss = np.broadcast_shapes(case.input.shape, case.target.shape)
+    except ValueError:
+        return False
+    try:
+        return np.broadcast_shapes(loss, case.weight.shape) != loss
+    except ValueError:
+        return True
+
+
+def pos_weight_off_target_shape(ex: Any) -> bool:
+    """The pos_weight does not broadcast to the target's shape without growing it."""
+    case = _case(ex)
+    if case is None or case.pos_weight is None:
+        return False
+    try:
+        return np.broadcast_shapes(case.target.shape, case.pos_weight.shape) != case.target.shape
+    except ValueError:
+        return True
+
+
+# ------------------------------------------------------------------ the registry
+
+S = k.SOURCES
+TORCH_FILES = (
+    "aten/src/ATen/native/Loss.cpp, torch/csrc/autograd/FunctionsManual.cpp, "
+    "aten/src/ATen/native/cpu/Activation.cpp (the loss and gradient kernels)"
+)
+PADDLE_FILES = (
+    "paddle/phi/kernels/cpu/bce_loss*_kernel.cc, "
+    "paddle/phi/kernels/cpu/sigmoid_cross_entropy_with_logits*_kernel.cc"
+)
+
+CAUSES: tuple[Cause, ...] = (
+    Cause(
+        id="target-gradient-ignores-nan-target",
+        mechanism=(
+            "the target gradient log_sigmoid(-x) - p*log_sigmoid(x) (or -x without pos_weight) "
+            "never reads the target, so a NaN target gets a finite gradient; the documented "
+            "loss is undefined (NaN) at a NaN target"
+        ),
+        tier="convention",
+        backends=("torch",),
+        source={"torch": S["torch_logits_target"]},
+        functions=(LOGITS,),
+        quantities=("grad_target",),
+        condition=nan_target,
+        formula=kernel,
+    ),
+    Cause(
+        id="weight-gradient-ignores-nan-weight",
+        mechanism=(
+            "the weight gradient is the unweighted loss (the multiply's gradient), which never "
+            "reads the weight, so a NaN weight gets a finite gradient; the documented loss is "
+            "NaN there"
+        ),
+        tier="convention",
+        backends=("paddle",),
+        source={"paddle": "paddle multiply_grad (d weight = d out * unweighted loss)"},
+        quantities=("grad_weight",),
+        condition=nan_weight,
+        formula=kernel,
+    ),
+    Cause(
+        id="logits-grad-input-zero-branch",
+        mechanism=(
+            "the with-logits backward without pos_weight takes term1 = (x > 0) but "
+            "abs_grad = (x >= 0), so at x = 0 exactly it returns sigmoid(0) - y - 1 "
+            "(-0.5 - y instead of 0.5 - y); with pos_weight the other branch is right"
+        ),
+        tier="defect",
+        backends=("paddle",),
+        source={"paddle": S["paddle_logits_grad"]},
+        functions=(LOGITS,),
+        quantities=("grad_input",),
+        condition=zero_logit_without_pos_weight,
+        formula=kernel,
+        repaired=repaired_paddle_zero_branch,
+        repaired_text="term1 = (x >= 0)",
+    ),
+    Cause(
+        id="bce-backward-epsilon-flushed-in-float16",
+        mechanism=(
+            "the BCE backward divides by max(x(1 - x), EPSILON) with EPSILON = 1e-12, which "
+            "float16 flushes to 0 (and whose reciprocal 1e12 it cannot hold): where x(1 - x) "
+            "rounds to 0 the quotient is +-inf, or NaN for x = y (bfloat16 keeps 1e-12)"
+        ),
+        tier="defect",
+        backends=("torch",),
+        source={"torch": S["torch_bce_backward"]},
+        functions=(BCE,),
+        quantities=("grad_input",),
+        condition=float16_epsilon_flushed,
+        formula=kernel,
+        repaired=repaired_bce_backward,
+        repaired_text="the derivative of the clamped loss",
+    ),
+    Cause(
+        id="bce-backward-epsilon-floor",
+        mechanism=(
+            "the BCE backward computes w(x - y)/max(x(1 - x), 1e-12): it ignores the -100 "
+            "clamp (whose derivative is 0) and the floor replaces the derivative wherever "
+            "x(1 - x) < 1e-12 (e.g. -1e12 at x = 0, y = 1, where the derivative is 0)"
+        ),
+        tier="defect",
+        backends=("torch", "paddle"),
+        source={"torch": S["torch_bce_backward"], "paddle": S["paddle_bce_grad"]},
+        functions=(BCE,),
+        quantities=("grad_input",),
+        condition=finite_in_and_out,
+        formula=kernel,
+        repaired=repaired_bce_backward,
+        repaired_text="the derivative of the clamped loss",
+    ),
+    Cause(
+        id="bce-target-gradient-neg-logit",
+        mechanism=(
+            "the BCE target gradient is -logit(x)*w = (log(1 - x) - log x)*w without the "
+            "loss's -100 clamp: +-inf at x = 0 or 1, and e.g. 102.3 instead of 100 where the "
+            "clamp is active"
+        ),
+        tier="defect",
+        backends=("torch",),
+        source={"torch": S["torch_bce_target"]},
+        functions=(BCE,),
+        quantities=("grad_target",),
+        condition=all_finite,
+        formula=kernel,
+        repaired=repaired_bce_target_gradient,
+        repaired_text="the clamped logs max(log1p(-x), -100) - max(log x, -100)",
+    ),
+    Cause(
+        id="logits-loss-log-sigmoid-cancellation",
+        mechanism=(
+            "the with-logits loss is (1 - y)*x - log_sigmoid(x)*((p - 1)*y + 1): for x < 0 "
+            "with y near 0 the two terms are large and cancel, so a loss near e^x keeps few "
+            "or no correct digits (0 once e^x is below the unit roundoff)"
+        ),
+        tier="defect",
+        backends=("torch",),
+        source={"torch": S["torch_logits"]},
+        functions=(LOGITS,),
+        quantities=("value",),
+        condition=finite_in_and_out,
+        formula=kernel,
+        repaired=repaired_logits_loss,
+        repaired_text="-x*y*p + lw*log1p(e^x) for x < 0",
+    ),
+    Cause(
+        id="logits-loss-log-without-log1p",
+        mechanism=(
+            "the with-logits loss takes log(1 + exp(-|x|)) (with pos_weight "
+            "log(exp(-m) + exp(-x - m)) + m, m = max(-x, 0), added to (1 - y)*x) without "
+            "log1p: the term loses its digits once e^-|x| nears the unit roundoff and "
+            "vanishes below it, and with pos_weight (1 - y)*x and m cancel for x < 0"
+        ),
+        tier="defect",
+        backends=("paddle",),
+        source={"paddle": S["paddle_logits"]},
+        functions=(LOGITS,),
+        quantities=("value", "grad_weight"),
+        condition=finite_in_and_out,
+        formula=kernel,
+        repaired=repaired_logits_loss,
+        repaired_text="log1p(e^-|x|) and no cancelling (1 - y)*x + m",
+    ),
+    Cause(
+        id="sigmoid-exp-overflow",
+        mechanism=(
+            "sigmoid(x) is computed as 1/(1 + exp(-x)): below x = -88.7 (in float32) exp(-x) "
+            "overflows and sigmoid(x) comes out 0, so the input gradient sigmoid(x) - y is 0 "
+            "where e^x is still representable"
+        ),
+        tier="defect",
+        backends=("torch",),
+        source={
+            "torch": S["torch_logits_backward"] + "; aten/src/ATen/native/cpu/"
+            "UnaryOpsKernel.cpp (sigmoid)"
+        },
+        functions=(LOGITS,),
+        quantities=("grad_input",),
+        condition=sigmoid_exp_overflows,
+        formula=kernel,
+        repaired=repaired_sigmoid_overflow,
+        repaired_text="sigmoid(x) = e^x/(1 + e^x) for x < 0",
+    ),
+    Cause(
+        id="logits-grad-input-sigmoid-minus-target",
+        mechanism=(
+            "the with-logits input gradient is sigmoid(x) - y (with pos_weight "
+            "(p*y + 1 - y)*sigmoid(x) - p*y) with sigmoid(x) rounded first: where the "
+            "derivative is much smaller than sigmoid(x) (x >> 0 with y = 1) only the rounding "
+            "error of sigmoid(x) is left"
+        ),
+        tier="defect",
+        backends=("torch",),
+        source={"torch": S["torch_logits_backward"]},
+        functions=(LOGITS,),
+        quantities=("grad_input",),
+        condition=finite_in_and_out,
+        formula=kernel,
+        repaired=repaired_logits_grad_input,
+        repaired_text="the same difference rounded once, from a 320-bit evaluation",
+    ),
+    Cause(
+        id="logits-grad-input-cancellation",
+        mechanism=(
+            "the with-logits backward forms the derivative as a difference of rounded terms, "
+            "(x > 0) - y - e^-|x|/(1 + e^-|x|), or with pos_weight "
+            "log_weight*(sigmoid(x) - 1) + (1 - y): where the derivative is small (x < 0 "
+            "with y = 0, sigmoid(x) near y) they cancel and few digits are left"
+        ),
+        tier="defect",
+        backends=("paddle",),
+        source={"paddle": S["paddle_logits_grad"]},
+        functions=(LOGITS,),
+        quantities=("grad_input",),
+        condition=finite_in_and_out,
+        formula=kernel,
+        repaired=repaired_logits_grad_input,
+        repaired_text="the same difference rounded once, from a 320-bit evaluation",
+    ),
+    Cause(
+        id="logits-target-gradient-log-sigmoid-difference",
+        mechanism=(
+            "with pos_weight the target gradient is log_sigmoid(-x) - p*log_sigmoid(x), two "
+            "rounded terms that cancel (exactly -x for p = 1): small results, a subnormal -x "
+            "in particular, come out 0"
+        ),
+        tier="defect",
+        backends=("torch",),
+        source={"torch": S["torch_logits_target"]},
+        functions=(LOGITS,),
+        quantities=("grad_target",),
+        condition=target_unread_finite,
+        formula=kernel,
+        repaired=repaired_logits_grad_target,
+        repaired_text="-x + (p - 1)*softplus(-x)",
+    ),
+    Cause(
+        id="bce-log-one-minus-x",
+        mechanism=(
+            "the BCE loss takes log(1 - x) of the rounded 1 - x instead of log1p(-x): for x "
+            "below the unit roundoff 1 - x rounds to 1 and the term (1 - y)*x of the loss (and "
+            "of the weight gradient) is lost"
+        ),
+        tier="defect",
+        backends=("paddle",),
+        source={"paddle": S["paddle_bce"]},
+        functions=(BCE,),
+        quantities=("value", "grad_weight"),
+        condition=finite_in_and_out,
+        formula=kernel,
+        repaired=repaired_paddle_bce,
+        repaired_text="log1p(-x)",
+    ),
+    Cause(
+        id="ieee-special-values",
+        mechanism=(
+            "the kernel formula meets an infinite or NaN argument in IEEE arithmetic: 0*inf "
+            "and inf - inf give NaN (or an exp gives inf) where the oracle takes the documented "
+            "formula's limit or a zero weight's 0 (docs/semantics.md, special values)"
+        ),
+        tier="convention",
+        backends=("torch", "paddle"),
+        source={"torch": TORCH_FILES, "paddle": PADDLE_FILES},
+        condition=any_nonfinite_input,
+        formula=kernel,
+    ),
+    Cause(
+        id="intermediate-overflow",
+        mechanism=(
+            "an intermediate overflows although the result is in range: (1 - y)*x near the "
+            "largest finite x, a product with a large weight formed before a small factor, or "
+            "a sum before the mean's division by N; inf - inf then gives NaN"
+        ),
+        tier="defect",
+        backends=("torch", "paddle"),
+        source={"torch": TORCH_FILES, "paddle": PADDLE_FILES},
+        condition=overflow,
+        formula=kernel,
+    ),
+    Cause(
+        id="target-range-unchecked",
+        mechanism=(
+            "binary_cross_entropy checks that the input lies in [0, 1] but not the target; the "
+            "documentation requires target values between 0 and 1, so it should raise"
+        ),
+        tier="contract",
+        backends=("paddle",),
+        source={"paddle": S["paddle_bce"] + ": PADDLE_ENFORCE on x only"},
+        functions=(BCE,),
+        verdicts=("did_not_raise",),
+        probe=target_outside_unit_interval,
+        probe_text="the input lies in [0, 1] and a target does not",
+    ),
+    Cause(
+        id="weight-broadcast-grows-loss",
+        mechanism=(
+            "the weight is broadcast against the loss even when that grows the output (a (3,) "
+            "loss with a (2, 3) weight gives shape (2, 3)); documented: the weight is repeated "
+            "to the input's shape, so such a weight is a shape error"
+        ),
+        tier="contract",
+        backends=("paddle",),
+        source={"paddle": "python/paddle/nn/functional/loss.py (_C_ops.multiply(out, weight))"},
+        verdicts=("did_not_raise",),
+        probe=weight_grows_loss,
+        probe_text="the weight does not broadcast to the loss's shape without growing it",
+    ),
+    Cause(
+        id="pos-weight-shape-unchecked",
+        mechanism=(
+            "a pos_weight that does not broadcast to the target's shape is accepted (its "
+            "broadcast with the target grows the shape); documented: pos_weight is broadcast "
+            "with the target, so such a shape is an error"
+        ),
+        tier="contract",
+        backends=("paddle",),
+        source={"paddle": "python/paddle/nn/functional/loss.py (log_weight from pos_weight)"},
+        functions=(LOGITS,),
+        verdicts=("did_not_raise",),
+        probe=pos_weight_off_target_shape,
+        probe_text="the pos_weight does not broadcast to the target's shape without growing it",
+    ),
+)
+
+BY_ID: dict[str, Cause] = {c.id: c for c in CAUSES}
+UNEXPLAINED = "unexplained"

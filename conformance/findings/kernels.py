@@ -1,0 +1,403 @@
+"""Models of the frameworks' CPU kernels: each evaluates one recorded output the way the kernel
+does, operation by operation in the backend's dtype (conformance.findings.arithmetic).
+
+A model takes the ``Gathered`` elements of an example and returns the output a kernel with that
+formula produces. The formulas are transcribed from the kernel sources named in ``SOURCES``;
+whether a model is right is not taken on trust: a cause built on it is confirmed only when it
+reproduces the backend's recorded outputs bit for bit (conformance.findings.attribution).
+
+Conventions shared by the models: the upstream gradient is ones (``backward(ones_like(loss))``),
+so ``grad * v`` is ``v`` exactly; a mean divides by the number of loss elements N.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from conformance.findings.arithmetic import (
+    REDUCED,
+    Scalar,
+    cmax,
+    cmin,
+    const,
+    exp,
+    log,
+    log1p,
+    opmath,
+    to,
+)
+from conformance.findings.elements import Element, Gathered
+
+Model = Callable[[Gathered], Scalar]
+
+SOURCES = {
+    "torch_bce": "aten/src/ATen/native/Loss.cpp (binary_cross_entropy_out_cpu)",
+    "torch_bce_backward": "aten/src/ATen/native/Loss.cpp (binary_cross_entropy_backward_out_cpu)",
+    "torch_bce_target": (
+        "torch/csrc/autograd/FunctionsManual.cpp (binary_cross_entropy_target_backward: "
+        "-logit(self)); aten/src/ATen/native/cpu/UnaryOpsKernel.cpp (logit)"
+    ),
+    "torch_logits": (
+        "aten/src/ATen/native/Loss.cpp (binary_cross_entropy_with_logits: "
+        "(1 - target) * input - log_sigmoid(input) * log_weight); "
+        "aten/src/ATen/native/cpu/Activation.cpp (log_sigmoid)"
+    ),
+    "torch_logits_backward": (
+        "torch/csrc/autograd/FunctionsManual.cpp (binary_cross_entropy_with_logits_backward)"
+    ),
+    "torch_logits_target": (
+        "torch/csrc/autograd/FunctionsManual.cpp (binary_cross_entropy_with_logits_target_backward)"
+    ),
+    "paddle_bce": "paddle/phi/kernels/cpu/bce_loss_kernel.cc (BCELossKernel)",
+    "paddle_bce_grad": "paddle/phi/kernels/cpu/bce_loss_grad_kernel.cc (BCELossGradKernel)",
+    "paddle_logits": (
+        "paddle/phi/kernels/cpu/sigmoid_cross_entropy_with_logits_kernel.cc; "
+        "python/paddle/nn/functional/loss.py (log_weight = label * (pos_weight - 1) + 1)"
+    ),
+    "paddle_logits_grad": (
+        "paddle/phi/kernels/cpu/sigmoid_cross_entropy_with_logits_grad_kernel.cc"
+    ),
+}
+
+
+def _one(v: Scalar) -> Scalar:
+    return np.asarray(1, dtype=v.dtype)[()]
+
+
+def _zero(v: Scalar) -> Scalar:
+    return np.asarray(0, dtype=v.dtype)[()]
+
+
+def _num(value: float, like: Scalar) -> Scalar:
+    return np.asarray(value, dtype=like.dtype)[()]
+
+
+def _in(v: Scalar, dtype: str) -> Scalar:
+    return to(v, dtype)
+
+
+# ------------------------------------------------------------------ reductions and scaling
+
+
+def reduce(g: Gathered, per_element: Callable[[Element], Scalar]) -> Scalar:
+    """A reduced loss: the elements summed in order (accumulating in float32 for the reduced
+    types), then, for a mean, divided by N."""
+    values = [per_element(e) for e in g.elements]
+    if g.reduction == "none":
+        return values[0]
+    acc_dtype = opmath(g.dtype)
+    with np.errstate(all="ignore"):
+        total = _in(_zero(values[0]), acc_dtype)
+        for v in values:
+            total = total + _in(v, acc_dtype)
+        if g.reduction == "mean":
+            total = total / _num(g.numel, total)
+    return _in(total, g.dtype)
+
+
+def sum_contributions(g: Gathered, per_element: Callable[[Element], Scalar]) -> Scalar:
+    """A gradient summed over broadcast axes (in order, accumulating in float32 for the reduced
+    types); a single contribution as it is."""
+    values = [per_element(e) for e in g.elements]
+    if len(values) == 1:
+        return values[0]
+    acc_dtype = opmath(g.dtype)
+    with np.errstate(all="ignore"):
+        total = _in(_zero(values[0]), acc_dtype)
+        for v in values:
+            total = total + _in(v, acc_dtype)
+    return _in(total, g.dtype)
+
+
+def torch_scale(g: Gathered, e: Element, v: Scalar) -> Scalar:
+    """torch's backward epilogue: ``grad_input.mul_(weight)``, then for a mean ``/ numel``."""
+    with np.errstate(all="ignore"):
+        if e.w is not None:
+            v = v * e.w
+        if g.reduction == "mean":
+            v = v / _num(g.numel, v)
+    return v
+
+
+def paddle_dout(g: Gathered, like: Scalar) -> Scalar:
+    """paddle's upstream gradient of one loss element: ``1 / N`` from mean_all, else 1."""
+    if g.reduction == "mean":
+        with np.errstate(all="ignore"):
+            return _one(like) / _num(g.numel, like)
+    return _one(like)
+
+
+# ------------------------------------------------------------------ torch
+
+
+def torch_log_sigmoid(x: Scalar) -> Scalar:
+    """``log_sigmoid(x) = min(x, 0) - log1p(exp(-|x|))``; the reduced types compute in float32
+    and round once."""
+    dtype = x.dtype.name
+    a = _in(x, "float32") if dtype in REDUCED else x
+    with np.errstate(all="ignore"):
+        r = cmin(_zero(a), a) - log1p(exp(-abs(a)))
+    return _in(r, dtype) if dtype in REDUCED else r
+
+
+def torch_sigmoid(x: Scalar) -> Scalar:
+    """``sigmoid(x) = 1 / (1 + exp(-x))``; the reduced types compute in float32, round once."""
+    dtype = x.dtype.name
+    a = _in(x, "float32") if dtype in REDUCED else x
+    with np.errstate(all="ignore"):
+        r = _one(a) / (_one(a) + exp(-a))
+    return _in(r, dtype) if dtype in REDUCED else r
+
+
+def _torch_log_weight(e: Element) -> Scalar | None:
+    if e.p is None:
+        return None
+    with np.errstate(all="ignore"):
+        return (e.p - _one(e.p)) * e.y + _one(e.p)
+
+
+def torch_logits_element(e: Element) -> Scalar:
+    """``((1 - y) * x - log_sigmoid(x) * ((p - 1) * y + 1)) * w``."""
+    ls = torch_log_sigmoid(e.x)
+    lw = _torch_log_weight(e)
+    with np.errstate(all="ignore"):
+        if lw is not None:
+            ls = ls * lw
+        loss = (_one(e.y) - e.y) * e.x - ls
+        if e.w is not None:
+            loss = loss * e.w
+    return loss
+
+
+def torch_logits_value(g: Gathered) -> Scalar:
+    return reduce(g, torch_logits_element)
+
+
+def torch_logits_grad_input(g: Gathered) -> Scalar:
+    """``sigmoid(x) - y``, or with pos_weight ``(p*y + 1 - y) * sigmoid(x) - p*y``; then
+    ``* w`` and ``/ N``."""
+
+    def one(e: Element) -> Scalar:
+        s = torch_sigmoid(e.x)
+        with np.errstate(all="ignore"):
+            if e.p is not None:
+                t = e.p * e.y
+                v = ((t + _one(t)) - e.y) * s - t
+            else:
+                v = s - e.y
+        return torch_scale(g, e, v)
+
+    return sum_contributions(g, one)
+
+
+def torch_logits_grad_target(g: Gathered) -> Scalar:
+    """``log_sigmoid(-x) - log_sigmoid(x) * p`` (with pos_weight) or ``-x``; then ``* w``, ``/ N``.
+    The target does not enter."""
+
+    def one(e: Element) -> Scalar:
+        with np.errstate(all="ignore"):
+            if e.p is not None:
+                v = torch_log_sigmoid(-e.x) - torch_log_sigmoid(e.x) * e.p
+            else:
+                v = -e.x
+        return torch_scale(g, e, v)
+
+    return sum_contributions(g, one)
+
+
+def torch_bce_element(e: Element) -> Scalar:
+    """``((y - 1) * max(log1p(-x), -100) - y * max(log(x), -100)) * w``, rounding each step."""
+    hundred = _num(-100, e.x)
+    with np.errstate(all="ignore"):
+        a = cmax(_elementary_via_float(log1p, -e.x), hundred)
+        b = cmax(_elementary_via_float(log, e.x), hundred)
+        loss = (e.y - _one(e.y)) * a - e.y * b
+        if e.w is not None:
+            loss = loss * e.w
+    return loss
+
+
+def _elementary_via_float(fn: Callable[[Scalar], Scalar], v: Scalar) -> Scalar:
+    """``std::fn`` on a c10::Half / BFloat16 argument: computed in float, cast back."""
+    if v.dtype.name in REDUCED:
+        return _in(fn(_in(v, "float32")), v.dtype.name)
+    return fn(v)
+
+
+def torch_bce_value(g: Gathered) -> Scalar:
+    return reduce(g, torch_bce_element)
+
+
+def bce_backward_quotient(e: Element, epsilon: Scalar | None = None) -> Scalar:
+    """``(x - y) / max((1 - x) * x, EPSILON)``; EPSILON is 1e-12 rounded into the dtype unless
+    given (torch declares it ``static const float``: float32's 1e-12, then the dtype's)."""
+    eps = const(1e-12, e.x.dtype.name) if epsilon is None else epsilon
+    with np.errstate(all="ignore"):
+        return (e.x - e.y) / cmax((_one(e.x) - e.x) * e.x, eps)
+
+
+def torch_epsilon(dtype: str) -> Scalar:
+    """torch's ``EPSILON``: ``static const float EPSILON = 1e-12``, cast to the dtype."""
+    return to(const(1e-12, "float32"), dtype)
+
+
+def torch_bce_grad_input(g: Gathered) -> Scalar:
+    eps = torch_epsilon(g.dtype)
+    return sum_contributions(g, lambda e: torch_scale(g, e, bce_backward_quotient(e, eps)))
+
+
+def torch_logit(x: Scalar) -> Scalar:
+    """``logit(x) = log(x / (1 - x))`` (inf at 1), rounding after each operation: the
+    vectorized Half/BFloat16 operations convert to float and back one operation at a time."""
+    with np.errstate(all="ignore"):
+        if x == _one(x):
+            return _num(np.inf, x)
+        return _elementary_via_float(log, x / (_one(x) - x))
+
+
+def torch_bce_grad_target(g: Gathered) -> Scalar:
+    """``-logit(x)``, then ``* w`` and ``/ N``: the loss's -100 clamp does not enter."""
+    return sum_contributions(g, lambda e: torch_scale(g, e, -torch_logit(e.x)))
+
+
+# ------------------------------------------------------------------ paddle
+
+
+def _paddle_log_weight(e: Element) -> Scalar | None:
+    if e.p is None:
+        return None
+    with np.errstate(all="ignore"):
+        return e.y * (e.p - _one(e.p)) + _one(e.p)
+
+
+def paddle_logits_unweighted(e: Element) -> Scalar:
+    """Without pos_weight ``(max(x, 0) - x*y) + log(1 + exp(-|x|))``; with it (the Python layer
+    passes ``log_weight``) ``(1 - y)*x + log_weight * (log(exp(-m) + exp(-x - m)) + m)``,
+    ``m = max(-x, 0)``. Neither uses log1p."""
+    lw = _paddle_log_weight(e)
+    x, y, one, zero = e.x, e.y, _one(e.x), _zero(e.x)
+    with np.errstate(all="ignore"):
+        if lw is None:
+            term1 = x if x > 0 else zero
+            term2 = x * y
+            term3 = log(one + exp(-abs(x)))
+            return (term1 - term2) + term3
+        max_val = -x if x < 0 else zero
+        term1 = (one - y) * x
+        term2 = log(exp(-max_val) + exp(-x - max_val))
+        return term1 + lw * (term2 + max_val)
+
+
+def paddle_weighted(e: Element, v: Scalar) -> Scalar:
+    if e.w is None:
+        return v
+    with np.errstate(all="ignore"):
+        return v * e.w
+
+
+def paddle_logits_value(g: Gathered) -> Scalar:
+    return reduce(g, lambda e: paddle_weighted(e, paddle_logits_unweighted(e)))
+
+
+def paddle_logits_diff(e: Element) -> Scalar:
+    """The grad kernel's ``diff`` (see SOURCES["paddle_logits_grad"]), branch for branch."""
+    lw = _paddle_log_weight(e)
+    x, y, one, zero = e.x, e.y, _one(e.x), _zero(e.x)
+    with np.errstate(all="ignore"):
+        if lw is None:
+            term1 = one if x > 0 else zero
+            e_x = exp(-abs(x))
+            down = one + e_x
+            abs_grad = one if x >= 0 else -one
+            up = -e_x * abs_grad
+            term3 = up / down
+            return (term1 - y) + term3
+        max_val = -x if x < 0 else zero
+        term1 = -one if x < 0 else zero
+        down1 = exp(-max_val)
+        down2 = exp(-x - max_val)
+        term2 = down1 * (-term1) + down2 * (-one - term1)
+        term3 = one - y
+        return lw * (term2 / (down1 + down2) + term1) + term3
+
+
+def paddle_grad_of_kernel(g: Gathered, e: Element, diff: Scalar) -> Scalar:
+    """``dx = dout * diff`` where ``dout`` is ``1/N`` or 1, times ``w`` from the multiply."""
+    dout = paddle_dout(g, diff)
+    with np.errstate(all="ignore"):
+        if e.w is not None:
+            dout = dout * e.w
+        return dout * diff
+
+
+def paddle_logits_grad_input(g: Gathered) -> Scalar:
+    return sum_contributions(g, lambda e: paddle_grad_of_kernel(g, e, paddle_logits_diff(e)))
+
+
+def paddle_logits_grad_weight(g: Gathered) -> Scalar:
+    """The multiply's weight gradient ``dout * loss``: it does not involve the weight."""
+
+    def one(e: Element) -> Scalar:
+        v = paddle_logits_unweighted(e)
+        with np.errstate(all="ignore"):
+            return paddle_dout(g, v) * v
+
+    return sum_contributions(g, one)
+
+
+def paddle_bce_unweighted(e: Element) -> Scalar:
+    """``(y - 1) * max(log(1 - x), -100) - y * max(log(x), -100)``: log of the rounded 1 - x."""
+    hundred = _num(-100, e.x)
+    with np.errstate(all="ignore"):
+        a = cmax(log(_one(e.x) - e.x), hundred)
+        b = cmax(log(e.x), hundred)
+        return (e.y - _one(e.y)) * a - e.y * b
+
+
+def paddle_bce_value(g: Gathered) -> Scalar:
+    return reduce(g, lambda e: paddle_weighted(e, paddle_bce_unweighted(e)))
+
+
+def paddle_bce_grad_input(g: Gathered) -> Scalar:
+    return sum_contributions(g, lambda e: paddle_grad_of_kernel(g, e, bce_backward_quotient(e)))
+
+
+def paddle_bce_grad_weight(g: Gathered) -> Scalar:
+    def one(e: Element) -> Scalar:
+        v = paddle_bce_unweighted(e)
+        with np.errstate(all="ignore"):
+            return paddle_dout(g, v) * v
+
+    return sum_contributions(g, one)
+
+
+# ------------------------------------------------------------------ the models by backend
+
+LOGITS = "binary_cross_entropy_with_logits"
+BCE = "binary_cross_entropy"
+
+MODELS: dict[str, dict[tuple[str, str], Model]] = {
+    "torch": {
+        (BCE, "value"): torch_bce_value,
+        (BCE, "grad_input"): torch_bce_grad_input,
+        (BCE, "grad_target"): torch_bce_grad_target,
+        (LOGITS, "value"): torch_logits_value,
+        (LOGITS, "grad_input"): torch_logits_grad_input,
+        (LOGITS, "grad_target"): torch_logits_grad_target,
+    },
+    "paddle": {
+        (BCE, "value"): paddle_bce_value,
+        (BCE, "grad_input"): paddle_bce_grad_input,
+        (BCE, "grad_weight"): paddle_bce_grad_weight,
+        (LOGITS, "value"): paddle_logits_value,
+        (LOGITS, "grad_input"): paddle_logits_grad_input,
+        (LOGITS, "grad_weight"): paddle_logits_grad_weight,
+    },
+}
+
+
+def model_for(backend: str, function: str, quantity: str) -> Model | None:
+    """The kernel model of ``backend`` for one quantity, or None where there is none."""
+    return MODELS.get(backend, {}).get((function, quantity))

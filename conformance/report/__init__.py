@@ -1,0 +1,1 @@
+"""Reports: JSON (+ schema), Markdown, HTML, reproducers and writing; they read records only."""

@@ -1,0 +1,103 @@
+"""Writing the report files: ``{stem}.json``, ``{stem}.md`` and ``{stem}.html``, each atomically.
+
+Each file is rendered in memory, written to a temporary file in the same directory, fsynced and
+moved over the target with ``os.replace``: a reader sees the old file or the new one, never half a
+file, and a format whose rendering fails leaves its previous file untouched. The formats are
+independent: every format that renders is written, and only then are the failures raised.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from conformance.records import AuditReport
+
+FORMATS = ("json", "md", "html")
+
+
+class ReportWriteError(RuntimeError):
+    """Some formats failed; ``written`` holds the paths that were written, ``errors`` the rest."""
+
+    def __init__(self, written: dict[str, Path], errors: dict[str, BaseException]) -> None:
+        detail = "; ".join(f"{fmt}: {type(e).__name__}: {e}" for fmt, e in errors.items())
+        done = ", ".join(str(p) for p in written.values()) or "nothing"
+        super().__init__(f"report format(s) failed ({detail}); written: {done}")
+        self.written = written
+        self.errors = errors
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # not possible on every platform (e.g. Windows); the rename is still atomic
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write_text(path: Path, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` via a fsynced temp file and ``os.replace``."""
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    directory.mkdir(parents=True, exist_ok=True)
+    mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644
+    fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(text.encode("utf-8"))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp_name, mode)
+        os.replace(tmp_name, path)
+    except BaseException:
+        try:
+            os.unlink(tmp_name)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_dir(directory)
+    return path
+
+
+def _renderers() -> dict[str, Callable[[AuditReport], str]]:
+    # Imported here so that a broken optional renderer cannot stop the JSON from being written.
+    from conformance.report.report_json import report_to_json_text
+
+    def markdown(report: AuditReport) -> str:
+        from conformance.report.report_markdown import render_markdown
+
+        return render_markdown(report)
+
+    def html(report: AuditReport) -> str:
+        from conformance.report.report_html import render_html
+
+        return render_html(report)
+
+    return {"json": report_to_json_text, "md": markdown, "html": html}
+
+
+def write_reports(report: AuditReport, out_dir: str | Path, stem: str) -> dict[str, Path]:
+    """Write ``{stem}.json``, ``{stem}.md`` and ``{stem}.html`` under ``out_dir``.
+
+    Returns format -> path. If any format fails to render or write, the others are still written
+    and ReportWriteError is raised afterwards (its ``written`` and ``errors`` say which is which).
+    """
+    out = Path(out_dir)
+    renderers = _renderers()
+    written: dict[str, Path] = {}
+    errors: dict[str, BaseException] = {}
+    for fmt in FORMATS:
+        try:
+            written[fmt] = atomic_write_text(out / f"{stem}.{fmt}", renderers[fmt](report))
+        except Exception as exc:
+            errors[fmt] = exc
+    if errors:
+        raise ReportWriteError(written, errors)
+    return written
