@@ -13,7 +13,7 @@ from conformance.backends.protocol import Backend
 from conformance.cases import Case
 from conformance.evaluate import Runner, evaluate_case
 from conformance.records import DIVERGENT
-from conformance.reproducer import reproducer
+from conformance.report.reproducer import reproducer
 
 
 class DivergenceError(AssertionError):

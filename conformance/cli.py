@@ -229,8 +229,11 @@ def _audit(args) -> int:
         report.runs.append(run)
         if not args.quiet:
             sys.stderr.write("\n" if sys.stderr.isatty() else "")
+    from conformance.findings import attach_causes
+
+    attach_causes(report)  # each class's cause, checked bit for bit on its examples
     if args.report_dir is not None:
-        from conformance.report_files import write_reports
+        from conformance.report.report_files import write_reports
 
         stem = args.report_stem or "-".join(r.backend + "-" + r.version for r in report.runs)
         written = write_reports(report, args.report_dir, stem)

@@ -15,7 +15,7 @@ import numpy as np
 from conformance.backends.protocol import Backend, Call, Outcome
 from conformance.cases import Case
 from conformance.comparison import Comparison, compare
-from conformance.expectation import Expectation, abs_value, expect, gradient_arguments
+from conformance.expectation import Expectation, expect, gradient_arguments
 from conformance.regimes import case_element_regime, special_values
 from conformance.tolerances import tolerance
 from oracle.formats import format_of
@@ -89,12 +89,13 @@ def _value_regime(case: Case, exp: Expectation, cmp: Comparison) -> str:
         return case_element_regime(case, cmp.element or (), weights)
     if case.recipe is not None:
         return f"reduction={case.effective_reduction},large:{case.recipe['kind']}"
-    terms = exp.quantities["value"].terms  # regime of the term of largest magnitude
-    if terms.size == 0:
+    magnitudes = exp.quantities["value"].magnitudes  # regime of the term of largest magnitude
+    if magnitudes is None or magnitudes.size == 0:
         return f"reduction={case.effective_reduction},empty"
-    magnitudes = np.array([abs_value(t) for t in terms.reshape(-1)], dtype=np.float64)
-    dominant = int(np.nanargmax(np.where(np.isnan(magnitudes), np.inf, magnitudes)))
-    index = np.unravel_index(dominant, terms.shape) if terms.shape else ()
+    flat = magnitudes.reshape(-1)
+    dominant = int(np.nanargmax(np.where(np.isnan(flat), np.inf, flat)))
+    shape = case.target.shape
+    index = np.unravel_index(dominant, shape) if shape else ()
     return f"reduction={case.effective_reduction}," + case_element_regime(
         case, tuple(index), weights
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -22,12 +23,20 @@ from oracle.extended import Ext
 @dataclass
 class Expected:
     rounded: np.ndarray  # in the case's dtype
-    exact: np.ndarray  # object array of Ext
+    # object array of Ext, or a callable making it: exact forms are built only when a
+    # comparison or a report needs them (the oracle's fast path decides the rounding alone)
+    exact_source: Any
     abs_terms: np.ndarray | None = None  # per result element: sum |terms| it reduces
     n_terms: int = 1  # how many terms each result element sums
-    terms: np.ndarray | None = None  # the unreduced element terms (Ext), for reductions
+    magnitudes: np.ndarray | None = None  # reductions: |element terms| (float64), target-shaped
     # Mixed dtypes: the correct rounding into each accepted result dtype (by dtype name).
     alternatives: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def exact(self) -> np.ndarray:
+        if callable(self.exact_source):
+            self.exact_source = self.exact_source()
+        return self.exact_source
 
     def rounded_as(self, dtype_name: str) -> np.ndarray:
         """The expected array in ``dtype_name`` if that dtype is accepted, else the default."""
@@ -118,30 +127,35 @@ def _compute(case: Case, gradients: tuple[str, ...]) -> Expectation:
     go = case.grad_output
     try:
         result = _oracle_call(case)
-        exact = result.exact()
         promoted = result_dtype(case)
-        value = Expected(result.rounded(promoted), exact)
+        value = Expected(result.rounded(promoted), result.exact)
         if case.argument_dtypes:  # promotion, or the input's dtype: both accepted
             value.alternatives = {d: result.rounded(d) for d in {promoted, case.dtype}}
         if result.reduction != "none":
-            value.terms = result.elements
-            n = int(result.elements.size)
-            total = float(np.sum(_element_magnitudes(result)))
+            value.magnitudes = _element_magnitudes(result)
+            n = int(value.magnitudes.size)
+            total = float(np.sum(value.magnitudes))
             value.abs_terms = np.array(total / n if result.reduction == "mean" and n else total)
             value.n_terms = n
         quantities = {"value": value}
         for wrt in gradients:
-            g_exact = result.gradient_exact(wrt, go)
             own = argument_dtype(case, wrt)
-            grad = Expected(result.gradient(wrt, own, go), g_exact)
+            grad = Expected(
+                result.gradient(wrt, own, go), lambda wrt=wrt: result.gradient_exact(wrt, go)
+            )
             if case.argument_dtypes:  # the argument's own dtype, or the promoted one
                 grad.alternatives = {d: result.gradient(wrt, d, go) for d in {own, promoted}}
-            if g_exact.shape != result.target_shape:  # summed over broadcast axes
+            if tuple(result.argument_shapes[wrt]) != tuple(
+                result.target_shape
+            ):  # summed over broadcast axes
                 magnitudes = _contribution_magnitudes(result, wrt, go)
-                grad.abs_terms = sum_to_shape(magnitudes, g_exact.shape, operator.add, 0.0).astype(
+                shape = tuple(result.argument_shapes[wrt])
+                grad.abs_terms = sum_to_shape(magnitudes, shape, operator.add, 0.0).astype(
                     np.float64
                 )
-                grad.n_terms = max(1, magnitudes.size // max(1, g_exact.size))
+                grad.n_terms = max(
+                    1, magnitudes.size // max(1, int(np.prod(shape, dtype=np.int64)))
+                )
             quantities[f"grad_{wrt}"] = grad
         return Expectation(quantities=quantities)
     except oracle.UnsupportedPointError as exc:

@@ -39,7 +39,7 @@ from conformance.records import (
     ScanPoint,
     VerdictCount,
 )
-from conformance.reproducer import reproducer
+from conformance.report.reproducer import reproducer
 from conformance.tolerances import tolerance
 
 Runner = Callable[[Call], Outcome]
@@ -176,7 +176,17 @@ def _example(case: Case, result: QuantityResult, backend: Backend, spec: str | N
         condition_error=_finite_or_none(cmp.condition_error if cmp is not None else None),
         reproducer=recipe_reproducer(case, spec or backend.name)
         if case.recipe is not None
-        else reproducer(case, result.quantity, backend.name, backend.device, spec),
+        else reproducer(
+            case,
+            result.quantity,
+            backend.name,
+            backend.device,
+            spec,
+            element=cmp.element if cmp is not None else None,
+            expected=cmp.expected if cmp is not None else None,
+            exact=exact or None,
+            expect_error=exp.error if result.verdict == "did_not_raise" else None,
+        ),
     )
 
 
@@ -288,12 +298,9 @@ def audit_backend(
         element = r.comparison.element if r.comparison is not None else None
         magnitudes = None
         if case.recipe is None and case.target.size > 1:
-            exp = expect(case)
-            terms = exp.quantities.get("value")
-            if terms is not None and terms.terms is not None:
-                magnitudes = np.array(
-                    [abs(t.approximate()) for t in terms.terms.reshape(-1)], dtype=np.float64
-                )
+            value = expect(case).quantities.get("value")
+            if value is not None and value.magnitudes is not None:
+                magnitudes = value.magnitudes
         for small in candidates(case, r.quantity, element, magnitudes):
             small_results = judge(small)
             if small_results is None:
