@@ -108,6 +108,7 @@ def test_a_mutant_is_caught_only_by_classes_the_reference_does_not_show(monkeypa
         return score.Run(spec, seed, 1, set(classes[spec]))
 
     monkeypatch.setattr(score, "run_hunt", fake_run)
+    monkeypatch.setattr(score, "run_shared", fake_run)
     reference, rows = score.score(["caught", "noise_only"], "ci", [0], [], log=lambda m: None)
     assert [(r.name, r.caught, r.escaped) for r in rows] == [
         ("caught", [0], []),
