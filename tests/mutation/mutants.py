@@ -36,6 +36,9 @@ class Mutant(CarefulBCE):
 
     registry: ClassVar[list[type[Mutant]]] = []
     witness: ClassVar[Witness]
+    # A bug only on inputs the documentation excludes (tier out_of_contract): caught by
+    # ``run --strict``, recorded but not counted by the default run, so not in the default score.
+    strict_only: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -620,7 +623,9 @@ class range_check_rejects_one(Mutant):
 
 
 class range_check_input_only(Mutant):
-    """The range check covers the input but not the target."""
+    """The range check covers the input but not the target (out-of-contract targets: --strict)."""
+
+    strict_only = True
 
     witness = bce(
         input=[0.5],
@@ -1034,3 +1039,4 @@ class grad_weight_not_reduced_to_shape(Mutant):
 
 
 MUTANTS: dict[str, type[Mutant]] = {cls.__name__: cls for cls in Mutant.registry}
+DEFAULT_SCORED = [name for name, cls in MUTANTS.items() if not cls.strict_only]

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from conformance.findings.tiers import COUNTED_BY_DEFAULT
-from tests.mutation.mutants import MUTANTS
+from tests.mutation.mutants import DEFAULT_SCORED, MUTANTS
 
 REFERENCE = "tests.mutation.reference"
 SUBPROCESS = [False]  # --subprocess: one `conformance run` process per run (slower, isolated)
@@ -261,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     SUBPROCESS[0] = args.subprocess or bool(args.run_args)
     extra = shlex.split(args.run_args)
-    names = args.only or list(MUTANTS)
+    names = args.only or DEFAULT_SCORED
     unknown = [n for n in names if n not in MUTANTS]
     if unknown:
         print(
