@@ -104,7 +104,8 @@ def value_cases(function: str, dtype: str, seed: int, count: int) -> Iterator[Ca
         shape = value_shape(rng, 24, min_rank=2 if distinct else 1)
         n = int(np.prod(shape))
         x = V.in_dtype(_inputs(rng, function, n, dtype), dtype, shape)
-        y = V.in_dtype(V.targets(rng, n), dtype, shape)
+        y = V.targets(rng, n).reshape(shape)
+        y = V.in_dtype(V.near_the_probability(rng, function, x, y), dtype, shape)
         yield _case(function, dtype, structure, x, y, rng, with_grad_output=bool(i % 2))
 
 
@@ -246,6 +247,14 @@ def special_cases(function: str, dtype: str, seed: int, count: int) -> Iterator[
             ("pos_weight", math.inf),
             ("target", 0.0),
             ("target", 1.0),
+            # an infinite weight on a far-tail element whose bracket underflows (w g = inf)
+            (
+                ("input", float(fmt.max_finite) ** 0.5 if dtype != "float16" else 1000.0),
+                ("target", 1.0),
+                ("weight", math.inf),
+            ),
+            (("input", math.inf), ("target", 1.0)),  # a zero coefficient times the limit
+            (("input", math.inf), ("weight", 0.0)),
         ]
     else:
         specials = [
@@ -264,13 +273,17 @@ def special_cases(function: str, dtype: str, seed: int, count: int) -> Iterator[
         ]
 
     def mutate(case: Case, index: int, k: int, rng) -> Case | None:
-        name, value = specials[k % len(specials)]
-        a = getattr(case, name)
-        if a is None:  # no weight in this structure: give the case a full one
-            a = V.in_dtype(np.ones(case.target.size), dtype, case.target.shape)
-        if a.shape != case.target.shape:  # a broadcast weight: change the whole argument
-            index = int(rng.integers(0, max(a.size, 1))) if a.size else 0
-        return case.with_(**{name: _set(a, index, value, dtype)})
+        special = specials[k % len(specials)]
+        changes = special if isinstance(special[0], tuple) else (special,)
+        for name, value in changes:  # one element, one or a few of its arguments
+            a = getattr(case, name)
+            if a is None:  # no weight in this structure: give the case a full one
+                a = V.in_dtype(np.ones(case.target.size), dtype, case.target.shape)
+            at = index
+            if a.shape != case.target.shape:  # a broadcast weight: change the whole argument
+                at = int(rng.integers(0, max(a.size, 1))) if a.size else 0
+            case = case.with_(**{name: _set(a, at, value, dtype)})
+        return case
 
     return _one_element(function, dtype, seed, "special", count, mutate)
 

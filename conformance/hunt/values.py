@@ -7,11 +7,15 @@ In-domain values (the *value* purpose) are spread where implementations break:
 * probabilities ``x`` of binary_cross_entropy: ``10**-u`` with ``u`` uniform in [0.3, 46] (near
   0, down to the clamp at e^-100 and float32's subnormals: not only powers of two, so
   ``log(1 - x)`` without ``log1p`` is inexact there), ``1 - 10**-u`` with ``u`` in [0.3, 17]
-  (near 1), uniform in (0, 1), and now and then exactly 0 or 1 (the clamp);
+  (near 1), ``1/2 ± 10**-u`` (where ``log x - log(1 - x)`` cancels), uniform in (0, 1), and now
+  and then exactly 0 or 1 (the clamp);
 * logits ``x``: ``±10**u`` with ``u`` uniform in [-3, 2] (|x| from 1e-3 to 100, where every
-  accuracy finding lives), the tails of the dtype (e^-|x| below its epsilon, up to its largest
-  finite value) and ±0;
-* targets: 0 and 1, soft values uniform in [0, 1] and near 0 and 1 in log space;
+  accuracy finding lives), tiny ``±10**-u`` down to 1e-15 (where ``softplus(-x) - softplus(x)``
+  cancels), the tails of the dtype (e^-|x| below its epsilon, up to its largest finite value)
+  and ±0;
+* targets: 0 and 1, soft values uniform in [0, 1] and near 0 and 1 in log space, and now and
+  then a target within a relative 10^-3 .. 10^-15 of the probability (``sigma(x)`` for logits),
+  where ``x - y`` or ``sigma(x) - y`` cancels;
 * weights and pos_weights: distinct positive values ``2**v`` with ``v`` uniform in [-3, 3], now
   and then 1 or 0.
 """
@@ -50,8 +54,9 @@ def probabilities(rng: np.random.Generator, n: int, dtype: str) -> np.ndarray:
             lambda k: rng.uniform(0.0, 1.0, k),
             lambda k: rng.uniform(E100 / 4, E100 * 4, k),
             lambda k: rng.choice([0.0, 1.0], k),
+            lambda k: 0.5 + rng.choice([-1.0, 1.0], k) * 10.0 ** -rng.uniform(2.0, 15.0, k),
         ],
-        [4, 3, 2, 0.5, 0.5],
+        [4, 3, 2, 0.5, 0.5, 0.7],
     )
 
 
@@ -69,8 +74,9 @@ def logits(rng: np.random.Generator, n: int, dtype: str) -> np.ndarray:
             lambda k: sign(k) * rng.uniform(tail, 2 * tail + 2, k),
             lambda k: sign(k) * np.exp(rng.uniform(math.log(tail), math.log(largest), k)),
             lambda k: rng.choice([0.0, -0.0], k),
+            lambda k: sign(k) * 10.0 ** rng.uniform(-15.0, -3.0, k),
         ],
-        [8, 1.5, 0.5, 0.3],
+        [8, 1.5, 0.5, 0.3, 1.0],
     )
 
 
@@ -87,6 +93,21 @@ def targets(rng: np.random.Generator, n: int) -> np.ndarray:
         ],
         [4, 3, 1, 1],
     )
+
+
+def near_the_probability(
+    rng: np.random.Generator, function: str, x: np.ndarray, y: np.ndarray
+) -> np.ndarray:
+    """``y`` with about one element in six moved to within a relative 10^-3 .. 10^-15 of the
+    probability the input stands for (x itself, or sigma(x) for logits), clipped to [0, 1]."""
+    pick = rng.random(y.shape) < 1 / 6
+    if not pick.any():
+        return y
+    x64 = x.astype(np.float64)
+    with np.errstate(over="ignore"):
+        p = x64 if function == "binary_cross_entropy" else 1.0 / (1.0 + np.exp(-x64))
+    near = p * (1.0 + rng.choice([-1.0, 1.0], y.shape) * 10.0 ** -rng.uniform(3.0, 15.0, y.shape))
+    return np.where(pick, np.clip(near, 0.0, 1.0), y)
 
 
 def weights(rng: np.random.Generator, n: int) -> np.ndarray:

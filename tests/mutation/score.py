@@ -145,7 +145,10 @@ def score(
             for s in seeds:
                 r = hunt(f"tests.mutation.mutants:{name}", profile, s, workdir, extra)
                 new = sorted(r.classes - reference[s].classes)
-                inside = [c for c in new if c not in r.outside]
+                # A strict-only mutant's bug lies where the documentation is silent or excludes
+                # the input: `run --strict` counts every tier, so every new class is a catch.
+                strict = MUTANTS[name].strict_only
+                inside = [c for c in new if strict or c not in r.outside]
                 if r.error:
                     row.errors.append(f"seed {s}: {r.error}")
                 row.new_classes[s] = new
@@ -254,6 +257,11 @@ def main(argv: list[str] | None = None) -> int:
         "--run-args", default="", help="more options for every `conformance run`, one string"
     )
     p.add_argument(
+        "--strict-only-too",
+        action="store_true",
+        help="also score the mutants only `run --strict` can catch (every tier counted for them)",
+    )
+    p.add_argument(
         "--subprocess",
         action="store_true",
         help="one `conformance run` process per run (default: one process, shared oracle cache)",
@@ -261,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     SUBPROCESS[0] = args.subprocess or bool(args.run_args)
     extra = shlex.split(args.run_args)
-    names = args.only or DEFAULT_SCORED
+    names = args.only or (list(MUTANTS) if args.strict_only_too else DEFAULT_SCORED)
     unknown = [n for n in names if n not in MUTANTS]
     if unknown:
         print(
