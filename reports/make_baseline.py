@@ -65,7 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ReportValidationError) as exc:
         print(f"error: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 2
-    combined = attach_causes(AuditReport("", "", "", 0, "", runs=list(runs.values())))
+    combined = AuditReport("", "", "", 0, "", runs=list(runs.values()))
+    if any(not d.cause for run in combined.runs for d in run.divergences):
+        combined = attach_causes(combined)  # reports written before causes were attached
     unexplained = [
         f"{run.backend}: {d.class_id}"
         for run in combined.runs

@@ -25,7 +25,9 @@ def main(paths: list[str]) -> int:
         return 2
     for path in paths:
         try:
-            report = attach_causes(load_json_report(path))
+            report = load_json_report(path)
+            if any(not c.cause for r in report.runs for c in r.divergences):
+                report = attach_causes(report)  # older reports: attribute now
         except (OSError, ReportValidationError) as exc:
             print(f"error: {str(exc).splitlines()[0]}", file=sys.stderr)
             return 2
