@@ -11,7 +11,7 @@ dtype; ``got`` is the repr of a value of that dtype, so the reading is exact.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -28,6 +28,7 @@ class Element:
     y: Scalar
     w: Scalar | None
     p: Scalar | None
+    go: Scalar | None = None  # the upstream gradient reaching this element (None: ones)
 
     def inputs(self) -> tuple[Scalar, ...]:
         return tuple(v for v in (self.x, self.y, self.w, self.p) if v is not None)
@@ -106,6 +107,14 @@ def gather(example: Any) -> Gathered | None:
             i for i in (np.ndindex(*shape) if shape else [()]) if _projects(i, shape, own, index)
         ]
     elements = tuple(_element(full, i) for i in loss_indices)
+    if case.grad_output is not None and quantity != "value":
+        go = case.grad_output
+        elements = tuple(
+            replace(
+                e, go=to(go[i] if reduction == "none" and go.shape else go.reshape(()), case.dtype)
+            )
+            for e, i in zip(elements, loss_indices)
+        )
     numel = int(np.prod(shape, dtype=np.int64)) if shape else 1
     return Gathered(
         function=case.function,

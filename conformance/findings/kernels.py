@@ -114,19 +114,28 @@ def sum_contributions(g: Gathered, per_element: Callable[[Element], Scalar]) -> 
 def torch_scale(g: Gathered, e: Element, v: Scalar) -> Scalar:
     """torch's backward epilogue: ``grad_input.mul_(weight)``, then for a mean ``/ numel``."""
     with np.errstate(all="ignore"):
+        if e.go is not None and GO_ORDER[0] == "first":
+            v = v * e.go
         if e.w is not None:
             v = v * e.w
         if g.reduction == "mean":
             v = v / _num(g.numel, v)
+        if e.go is not None and GO_ORDER[0] == "last":
+            v = v * e.go
     return v
 
 
-def paddle_dout(g: Gathered, like: Scalar) -> Scalar:
-    """paddle's upstream gradient of one loss element: ``1 / N`` from mean_all, else 1."""
+GO_ORDER = ["first"]  # torch multiplies the upstream gradient in first (measured, bit for bit)
+
+
+def paddle_dout(g: Gathered, like: Scalar, e: Element | None = None) -> Scalar:
+    """paddle's upstream gradient of one loss element: the case's upstream gradient (ones when
+    it has none), divided by N by mean_all for a mean."""
+    base = e.go if e is not None and e.go is not None else _one(like)
     if g.reduction == "mean":
         with np.errstate(all="ignore"):
-            return _one(like) / _num(g.numel, like)
-    return _one(like)
+            return base / _num(g.numel, like)
+    return base
 
 
 # ------------------------------------------------------------------ torch
@@ -325,7 +334,7 @@ def paddle_logits_diff(e: Element) -> Scalar:
 
 def paddle_grad_of_kernel(g: Gathered, e: Element, diff: Scalar) -> Scalar:
     """``dx = dout * diff`` where ``dout`` is ``1/N`` or 1, times ``w`` from the multiply."""
-    dout = paddle_dout(g, diff)
+    dout = paddle_dout(g, diff, e)
     with np.errstate(all="ignore"):
         if e.w is not None:
             dout = dout * e.w
@@ -342,7 +351,7 @@ def paddle_logits_grad_weight(g: Gathered) -> Scalar:
     def one(e: Element) -> Scalar:
         v = paddle_logits_unweighted(e)
         with np.errstate(all="ignore"):
-            return paddle_dout(g, v) * v
+            return paddle_dout(g, v, e) * v
 
     return sum_contributions(g, one)
 
@@ -368,7 +377,7 @@ def paddle_bce_grad_weight(g: Gathered) -> Scalar:
     def one(e: Element) -> Scalar:
         v = paddle_bce_unweighted(e)
         with np.errstate(all="ignore"):
-            return paddle_dout(g, v) * v
+            return paddle_dout(g, v, e) * v
 
     return sum_contributions(g, one)
 

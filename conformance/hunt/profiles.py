@@ -56,7 +56,7 @@ class Profile:
 
 
 PROFILES = {
-    "ci": Profile("ci", 2, 16, 16, 7, True, (10_000, 100_000), True, False),
+    "ci": Profile("ci", 2, 16, 24, 7, True, (10_000, 100_000), True, False),
     "dev": Profile("dev", 4, 48, 64, 21, True, (10_000, 100_000, 1_000_000), True, True),
     "deep": Profile(
         "deep", 16, 96, 192, 42, True, (10_000, 100_000, 1_000_000, 10_000_000), True, True
