@@ -65,6 +65,14 @@ def _largest_float_below_exp_minus_100() -> float:
 CLAMP_THRESHOLD = _largest_float_below_exp_minus_100()
 
 
+def _logits_bracket_exactly(x, y, p, dtype) -> Any:
+    """(1 - y) sigmoid(x) - p y sigmoid(-x) at 300 bits, rounded once into ``dtype``."""
+    with mpmath.workprec(300):
+        X, Y, P = (mpmath.mpf(float(v)) for v in (x, y, p))
+        s = 1 / (1 + mpmath.exp(-X))
+        return np.dtype(dtype).type(mpmath.nstr((1 - Y) * s - P * Y * (1 - s), 40))
+
+
 @dataclass
 class Arguments:
     """A validated call: arrays in the working precision, weights broadcast to the target."""
@@ -385,6 +393,15 @@ class CarefulBCE:
             neg = np.where(np.isinf(c1) & np.isfinite(x), c1, neg)
             pos = np.where(c2 == 0, 0, c2 * self.sigmoid(x))
             h = np.where(finite & (np.abs(x) < 1), near_zero, pos - neg)
+            # Where pos and neg cancel (y close to sigmoid(x)), the working precision is not
+            # enough: those few elements are recomputed with mpmath at 300 bits.
+            scale = np.maximum(np.abs(pos), np.abs(neg))
+            cancelling = finite & (np.abs(h) < scale * 2.0**-8) & (scale > 0)
+        h = np.array(h)
+        flat, xs, ys, ps = (np.broadcast_to(v, h.shape).reshape(-1) for v in (h, a.x, a.y, a.p))
+        flat = h.reshape(-1)
+        for i in np.flatnonzero(np.broadcast_to(cancelling, h.shape)):
+            flat[i] = _logits_bracket_exactly(xs[i], ys[i], ps[i], h.dtype)
         zero = ((c1 == 0) & (c2 == 0)) | ((x == 0) & (c1 == c2))
         tends = ~zero & (((x == np.inf) & (c2 == 0)) | ((x == -np.inf) & (c1 == 0)))
         sign = np.where(h != 0, np.sign(h), np.where(x > 0, -1.0, 1.0))
