@@ -147,7 +147,7 @@ def score(
                 new = sorted(r.classes - reference[s].classes)
                 # A strict-only mutant's bug lies where the documentation is silent or excludes
                 # the input: `run --strict` counts every tier, so every new class is a catch.
-                strict = MUTANTS[name].strict_only
+                strict = getattr(MUTANTS.get(name), "strict_only", False)
                 inside = [c for c in new if strict or c not in r.outside]
                 if r.error:
                     row.errors.append(f"seed {s}: {r.error}")
