@@ -23,6 +23,7 @@ from conformance.backends.protocol import (
     LAYOUTS,
     REDUCTIONS,
     Call,
+    promoted_dtype,
 )
 from oracle.formats import format_of, from_bits
 
@@ -204,16 +205,10 @@ class Case:
         )
 
 
-_RANK = {"float64": 3, "float32": 2, "float16": 1, "bfloat16": 1}
-
-
 def result_dtype(case: Case) -> str:
-    """The promoted dtype of a mixed-dtype case (torch.result_type's rule among floats:
-    the widest; float16 with bfloat16 gives float32); ``case.dtype`` when nothing is mixed."""
-    names = {case.dtype, *(case.argument_dtypes or {}).values()}
-    if names == {"float16", "bfloat16"}:
-        return "float32"
-    return max(names, key=_RANK.__getitem__)
+    """The promoted dtype of a mixed-dtype case (protocol.promoted_dtype); ``case.dtype`` when
+    nothing is mixed."""
+    return promoted_dtype({case.dtype, *(case.argument_dtypes or {}).values()})
 
 
 def argument_dtype(case: Case, name: str) -> str:

@@ -119,13 +119,18 @@ def _gradient_regime(case: Case, quantity: str, cmp: Comparison) -> str:
     return case_element_regime(case, cmp.element or (), weights)
 
 
+def offered_gradients(backend: Backend, case: Case) -> tuple[str, ...]:
+    """The gradients of ``case`` that ``backend`` offers: those every verdict is judged on."""
+    return tuple(g for g in gradient_arguments(case) if g in backend.gradients)
+
+
 def evaluate_case(
     backend: Backend, case: Case, runner: Runner | None = None
 ) -> list[QuantityResult] | None:
     """Verdicts for the value and every gradient the backend offers; None if the oracle
     does not decide the point (docs/semantics.md)."""
     run = runner or backend.evaluate
-    grads = tuple(g for g in gradient_arguments(case) if g in backend.gradients)
+    grads = offered_gradients(backend, case)
     exp = expect(case, grads)
     if exp.unsupported_point is not None:
         return None

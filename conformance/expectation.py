@@ -17,7 +17,6 @@ import numpy as np
 import oracle
 from conformance.cases import Case, argument_dtype, result_dtype
 from oracle.broadcasting import sum_to_shape
-from oracle.extended import Ext
 
 
 @dataclass
@@ -38,10 +37,6 @@ class Expected:
             self.exact_source = self.exact_source()
         return self.exact_source
 
-    def rounded_as(self, dtype_name: str) -> np.ndarray:
-        """The expected array in ``dtype_name`` if that dtype is accepted, else the default."""
-        return self.alternatives.get(dtype_name, self.rounded)
-
 
 @dataclass
 class Expectation:
@@ -59,11 +54,6 @@ def gradient_arguments(case: Case) -> tuple[str, ...]:
     return ("input", "target") + tuple(
         n for n in ("weight", "pos_weight") if getattr(case, n) is not None
     )
-
-
-def abs_value(v: Ext) -> float:
-    with np.errstate(over="ignore"):
-        return abs(v.approximate())
 
 
 def _oracle_call(case: Case) -> oracle.LossResult:
@@ -104,21 +94,6 @@ def expect(case: Case, gradients: tuple[str, ...] = ()) -> Expectation:
     return _CACHE[key]
 
 
-def _element_magnitudes(result: oracle.LossResult) -> np.ndarray:
-    """|element value| as float64 (the oracle's cached magnitudes where it has them)."""
-    if hasattr(result, "magnitudes"):
-        return np.asarray(result.magnitudes(), dtype=np.float64)
-    return np.vectorize(abs_value, otypes=[np.float64])(result.elements)
-
-
-def _contribution_magnitudes(result: oracle.LossResult, wrt: str, grad_output) -> np.ndarray:
-    if hasattr(result, "contribution_magnitudes"):
-        return np.asarray(result.contribution_magnitudes(wrt, grad_output), dtype=np.float64)
-    return np.vectorize(abs_value, otypes=[np.float64])(
-        result.gradient_contributions(wrt, grad_output)
-    )
-
-
 def _compute(case: Case, gradients: tuple[str, ...]) -> Expectation:
     if case.recipe is not None:
         from conformance.hunt.large import large_expectation
@@ -132,7 +107,7 @@ def _compute(case: Case, gradients: tuple[str, ...]) -> Expectation:
         if case.argument_dtypes:  # promotion, or the input's dtype: both accepted
             value.alternatives = {d: result.rounded(d) for d in {promoted, case.dtype}}
         if result.reduction != "none":
-            value.magnitudes = _element_magnitudes(result)
+            value.magnitudes = np.asarray(result.magnitudes(), dtype=np.float64)
             n = int(value.magnitudes.size)
             total = float(np.sum(value.magnitudes))
             value.abs_terms = np.array(total / n if result.reduction == "mean" and n else total)
@@ -148,7 +123,7 @@ def _compute(case: Case, gradients: tuple[str, ...]) -> Expectation:
             if tuple(result.argument_shapes[wrt]) != tuple(
                 result.target_shape
             ):  # summed over broadcast axes
-                magnitudes = _contribution_magnitudes(result, wrt, go)
+                magnitudes = np.asarray(result.contribution_magnitudes(wrt, go), dtype=np.float64)
                 shape = tuple(result.argument_shapes[wrt])
                 grad.abs_terms = sum_to_shape(magnitudes, shape, operator.add, 0.0).astype(
                     np.float64

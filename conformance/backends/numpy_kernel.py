@@ -64,6 +64,7 @@ from conformance.backends.protocol import (
     Outcome,
     check_supported,
     dtype_name,
+    promoted_dtype,
     with_layout,
 )
 
@@ -1024,9 +1025,6 @@ def binary_cross_entropy_with_logits_gradients(
 # -- backend ------------------------------------------------------------------------------------
 
 
-_WIDTH = {"float64": 3, "float32": 2, "float16": 1, "bfloat16": 1}
-
-
 def _promoted(call: Call) -> Call:
     """Mixed dtypes: every array widened (exactly) to the promoted dtype — the widest, and
     float32 for float16 with bfloat16 — so the loss comes back in it; the gradients are then
@@ -1035,7 +1033,7 @@ def _promoted(call: Call) -> Call:
     names = {dtype_name(a) for a in arrays.values()}
     if len(names) <= 1:
         return call
-    wide = "float32" if names == {"float16", "bfloat16"} else max(names, key=_WIDTH.__getitem__)
+    wide = promoted_dtype(names)
     numpy_dtype = {"float64": np.float64, "float32": np.float32}[wide]
     return replace(call, dtype=wide, **{n: a.astype(numpy_dtype) for n, a in arrays.items()})
 

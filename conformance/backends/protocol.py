@@ -95,6 +95,18 @@ def laid_out(array: np.ndarray | None, layout: str, name: str) -> np.ndarray | N
     return array
 
 
+_WIDTH = {"float64": 3, "float32": 2, "float16": 1, "bfloat16": 1}
+
+
+def promoted_dtype(names) -> str:
+    """The result dtype of mixed float arguments (torch.result_type's rule among floats): the
+    widest, and float32 for float16 with bfloat16."""
+    names = set(names)
+    if names == {"float16", "bfloat16"}:
+        return "float32"
+    return max(names, key=_WIDTH.__getitem__)
+
+
 def dtype_name(array: np.ndarray) -> str:
     """The name of an array's float format ("bfloat16" for ml_dtypes.bfloat16)."""
     name = np.dtype(array.dtype).name

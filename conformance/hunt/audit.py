@@ -22,7 +22,7 @@ import numpy as np
 from conformance.backends.protocol import Backend, Call, Outcome
 from conformance.cases import Case
 from conformance.comparison import compare
-from conformance.evaluate import QuantityResult, evaluate_case
+from conformance.evaluate import QuantityResult, evaluate_case, offered_gradients
 from conformance.expectation import expect, gradient_arguments
 from conformance.findings.tiers import tier_of
 from conformance.hunt import purposes as P
@@ -152,8 +152,7 @@ def _finite_or_none(v: float | None) -> float | None:
 def _example(case: Case, result: QuantityResult, backend: Backend, spec: str | None) -> Example:
     cmp = result.comparison
     # The expectation the judge used (same gradients: the memoised one, not a new oracle call).
-    grads = tuple(g for g in gradient_arguments(case) if g in backend.gradients)
-    exp = expect(case, grads)
+    exp = expect(case, offered_gradients(backend, case))
     expected, exact = result.error, ""
     if (
         cmp is not None
