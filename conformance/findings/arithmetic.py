@@ -36,7 +36,7 @@ def dtype_of(name: str) -> np.dtype:
 def to(value: object, dtype: str) -> Scalar:
     """``value`` (a NumPy scalar, Python number or mpmath number) rounded to nearest into
     ``dtype``; a zero keeps its sign (the oracle's rounding reads -0 as the number 0)."""
-    if isinstance(value, float | np.floating) and value == 0:
+    if isinstance(value, float | np.generic) and value == 0:  # ml_dtypes' bfloat16 included
         return np.asarray(value).astype(np.float64).astype(dtype_of(dtype))[()]
     if isinstance(value, mp.mpf) and value and mp.isfinite(value):
         magnitude = int(mp.mag(value))

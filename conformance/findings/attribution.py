@@ -67,7 +67,13 @@ def _formula_evidence(cause: Cause, backend: str, cls: Any, control: bool) -> st
             return None
         try:
             out = cause.formula(backend, g)
-            if out is None or not same_bits(out, got):
+            if out is None:
+                return None
+            if out.dtype != got.dtype:  # a mixed-dtype result: read it in the model's dtype
+                got = recorded_output(ex, out.dtype.name)
+                if control:
+                    got = next_after(got)
+            if not same_bits(out, got):
                 return None
             if cause.repaired is not None and same_bits(cause.repaired(backend, g), got):
                 return None
@@ -91,9 +97,31 @@ def _probe_evidence(cause: Cause, cls: Any, control: bool) -> str | None:
     return f"probe on {n} of {n} example(s): {cause.probe_text}, and the backend returned a value"
 
 
+MAX_ELEMENTS = 4096  # the kernel models are scalar code: larger reductions are not tried
+
+
+def _too_large(cls: Any) -> int:
+    """The element count of the largest example of a class beyond MAX_ELEMENTS, else 0."""
+    if cls.quantity in ("grad_input", "grad_target"):  # elementwise: one element to model
+        return 0
+    largest = 0
+    for _, ex in distinct_examples(cls):
+        recipe = (ex.case or {}).get("recipe") or {}
+        largest = max(largest, int(recipe.get("n", 0)))
+    return largest if largest > MAX_ELEMENTS else 0
+
+
 def attribute(run_or_backend: Any, cls: Any, control: bool = False) -> Attribution:
     """The cause of divergence class ``cls`` of a run (or a backend name), with its evidence."""
     backend = _backend_name(run_or_backend)
+    n = _too_large(cls)
+    if n:
+        return Attribution(
+            UNEXPLAINED,
+            f"not tried: a reduction over {n} elements (the kernel models run on at most "
+            f"{MAX_ELEMENTS}; no model of the framework's summation order yet)",
+            "",
+        )
     for cause in CAUSES:
         if not cause.applies_to(backend, cls.function, cls.quantity, cls.verdict):
             continue

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 from mpmath import mp
 
-from conformance.cases import Case, CaseError
+from conformance.cases import Case, CaseError, argument_dtype, result_dtype
 from conformance.findings import kernels as k
 from conformance.findings.arithmetic import Scalar, cmax, exp, log, log1p, to
 from conformance.findings.elements import Element, Gathered
@@ -307,6 +307,29 @@ def repaired_paddle_bce(backend: str, g: Gathered) -> Scalar:
     return k.sum_contributions(g, grad_weight)
 
 
+def reduced_finite(g: Gathered, got: Scalar, ex: Any) -> bool:
+    """A float16 or bfloat16 output from finite inputs, itself finite."""
+    return g.dtype in k.REDUCED_TYPES and finite_in_and_out(g, got, ex)
+
+
+def _widened(g: Gathered, dtype: str) -> Gathered:
+    """The same elements, every argument converted (exactly) to ``dtype``."""
+
+    def wide(v: Scalar | None) -> Scalar | None:
+        return None if v is None else to(v, dtype)
+
+    elements = tuple(
+        Element(wide(e.x), wide(e.y), wide(e.w), wide(e.p), wide(e.go)) for e in g.elements
+    )
+    return replace(g, dtype=dtype, elements=elements)
+
+
+def kernel_in_float32(backend: str, g: Gathered) -> Scalar | None:
+    """The backend's kernel formula evaluated in float32 throughout, rounded once to the dtype."""
+    out = kernel(backend, _widened(g, "float32"))
+    return None if out is None else to(out, g.dtype)
+
+
 # ------------------------------------------------------------------ probes
 
 
@@ -352,6 +375,17 @@ def pos_weight_off_target_shape(ex: Any) -> bool:
         return np.broadcast_shapes(case.target.shape, case.pos_weight.shape) != case.target.shape
     except ValueError:
         return True
+
+
+def result_in_target_dtype(ex: Any) -> bool:
+    """A mixed-dtype case whose result (recorded as ``dtype[shape]``) has the target's dtype,
+    which is neither the promoted dtype nor the input's."""
+    case = _case(ex)
+    if case is None or not case.argument_dtypes:
+        return False
+    returned = (ex.got or "").split("[", 1)[0].strip()
+    target = argument_dtype(case, "target")
+    return returned == target and target not in (result_dtype(case), case.dtype)
 
 
 # ------------------------------------------------------------------ the registry
@@ -590,6 +624,22 @@ CAUSES: tuple[Cause, ...] = (
         repaired_text="log1p(-x)",
     ),
     Cause(
+        id="reduced-precision-intermediates",
+        mechanism=(
+            "the kernel is a chain of float16/bfloat16 operations (a composite of several "
+            "ATen ops), each rounding its result to the 11- or 8-bit format: the roundings "
+            "add up to an error beyond one rounding of the result; the same formula computed "
+            "in float32 and rounded once is within tolerance"
+        ),
+        tier="defect",
+        backends=("torch", "paddle"),
+        source={"torch": TORCH_FILES, "paddle": PADDLE_FILES},
+        condition=reduced_finite,
+        formula=kernel,
+        repaired=kernel_in_float32,
+        repaired_text="the same formula in float32, rounded once",
+    ),
+    Cause(
         id="ieee-special-values",
         mechanism=(
             "the kernel formula meets an infinite or NaN argument in IEEE arithmetic: 0*inf "
@@ -657,6 +707,22 @@ CAUSES: tuple[Cause, ...] = (
         verdicts=("did_not_raise",),
         probe=pos_weight_off_target_shape,
         probe_text="the pos_weight does not broadcast to the target's shape without growing it",
+    ),
+    Cause(
+        id="logits-loss-in-target-dtype",
+        mechanism=(
+            "the with-logits loss is built in place on 1 - target "
+            "((1 - target).mul_(input).sub_(...)), so with mixed dtypes it takes the target's "
+            "dtype: a float16 target gives a float16 loss for a float32 input, a float32 "
+            "target a float32 loss for a float64 input (neither the promoted nor the input's)"
+        ),
+        tier="convention",
+        backends=("torch",),
+        source={"torch": S["torch_logits"]},
+        functions=(LOGITS,),
+        verdicts=("dtype_mismatch",),
+        probe=result_in_target_dtype,
+        probe_text="the result's dtype is the target's, neither the promoted nor the input's",
     ),
 )
 

@@ -48,6 +48,11 @@ class Gathered:
     elements: tuple[Element, ...]
     numel: int  # elements of the loss (the mean's divisor)
     summed: bool  # the output sums several elements (reduced loss, broadcast weight gradient)
+    argument_dtypes: tuple[tuple[str, str], ...] = ()  # mixed-dtype case: (argument, dtype)
+
+    def argument_dtype(self, name: str) -> str:
+        """The dtype of argument ``name`` (the case's dtype unless the case mixes dtypes)."""
+        return dict(self.argument_dtypes).get(name, self.dtype)
 
     @property
     def single(self) -> Element:
@@ -124,6 +129,7 @@ def gather(example: Any) -> Gathered | None:
         elements=elements,
         numel=numel,
         summed=len(elements) > 1 or (quantity == "value" and reduction != "none"),
+        argument_dtypes=tuple(sorted((case.argument_dtypes or {}).items())),
     )
 
 

@@ -13,6 +13,7 @@ so ``grad * v`` is ``v`` exactly; a mean divides by the number of loss elements 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
@@ -31,6 +32,7 @@ from conformance.findings.arithmetic import (
 from conformance.findings.elements import Element, Gathered
 
 Model = Callable[[Gathered], Scalar]
+REDUCED_TYPES = REDUCED
 
 SOURCES = {
     "torch_bce": "aten/src/ATen/native/Loss.cpp (binary_cross_entropy_out_cpu)",
@@ -78,6 +80,11 @@ def _in(v: Scalar, dtype: str) -> Scalar:
     return to(v, dtype)
 
 
+def _in_place(target: Scalar, value: Scalar) -> Scalar:
+    """``target.op_(other)``: computed in the operands' common dtype, stored in ``target``'s."""
+    return _in(value, target.dtype.name)
+
+
 # ------------------------------------------------------------------ reductions and scaling
 
 
@@ -87,14 +94,15 @@ def reduce(g: Gathered, per_element: Callable[[Element], Scalar]) -> Scalar:
     values = [per_element(e) for e in g.elements]
     if g.reduction == "none":
         return values[0]
-    acc_dtype = opmath(g.dtype)
+    dtype = values[0].dtype.name  # the loss's dtype (a mixed-dtype loss may not have g.dtype)
+    acc_dtype = opmath(dtype)
     with np.errstate(all="ignore"):
         total = _in(_zero(values[0]), acc_dtype)
         for v in values:
             total = total + _in(v, acc_dtype)
         if g.reduction == "mean":
             total = total / _num(g.numel, total)
-    return _in(total, g.dtype)
+    return _in(total, dtype)
 
 
 def sum_contributions(g: Gathered, per_element: Callable[[Element], Scalar]) -> Scalar:
@@ -115,14 +123,24 @@ def torch_scale(g: Gathered, e: Element, v: Scalar) -> Scalar:
     """torch's backward epilogue: ``grad_input.mul_(weight)``, then for a mean ``/ numel``."""
     with np.errstate(all="ignore"):
         if e.go is not None and GO_ORDER[0] == "first":
-            v = v * e.go
+            v = _in_place(v, v * e.go)
         if e.w is not None:
-            v = v * e.w
+            v = _in_place(v, v * e.w)
         if g.reduction == "mean":
-            v = v / _num(g.numel, v)
+            v = _divided_in_opmath(v, g.numel)
         if e.go is not None and GO_ORDER[0] == "last":
-            v = v * e.go
+            v = _in_place(v, v * e.go)
     return v
+
+
+def _divided_in_opmath(v: Scalar, n: int) -> Scalar:
+    """``v / n`` as ``tensor.div_(n)`` does it: the integer n converted to the compute type
+    (float32 for the reduced types, which cannot all hold n: float16 overflows at 65520), the
+    quotient rounded back to ``v``'s dtype."""
+    dtype = v.dtype.name
+    wide = _in(v, opmath(dtype))
+    with np.errstate(all="ignore"):
+        return _in(wide / _num(n, wide), dtype)
 
 
 GO_ORDER = ["first"]  # torch multiplies the upstream gradient in first (measured, bit for bit)
@@ -168,15 +186,18 @@ def _torch_log_weight(e: Element) -> Scalar | None:
 
 
 def torch_logits_element(e: Element) -> Scalar:
-    """``((1 - y) * x - log_sigmoid(x) * ((p - 1) * y + 1)) * w``."""
+    """``loss = (1 - y).mul_(x).sub_(log_sigmoid(x).mul_((p - 1) * y + 1)).mul_(w)``: the
+    in-place operations keep the dtype of ``1 - y``, so a mixed-dtype loss has the target's."""
     ls = torch_log_sigmoid(e.x)
     lw = _torch_log_weight(e)
     with np.errstate(all="ignore"):
         if lw is not None:
-            ls = ls * lw
-        loss = (_one(e.y) - e.y) * e.x - ls
+            ls = _in_place(ls, ls * lw)
+        loss = _one(e.y) - e.y
+        loss = _in_place(loss, loss * e.x)
+        loss = _in_place(loss, loss - ls)
         if e.w is not None:
-            loss = loss * e.w
+            loss = _in_place(loss, loss * e.w)
     return loss
 
 
@@ -224,7 +245,7 @@ def torch_bce_element(e: Element) -> Scalar:
         b = cmax(_elementary_via_float(log, e.x), hundred)
         loss = (e.y - _one(e.y)) * a - e.y * b
         if e.w is not None:
-            loss = loss * e.w
+            loss = _in_place(loss, loss * e.w)  # loss.mul_(weight): the input's dtype
     return loss
 
 
@@ -253,8 +274,17 @@ def torch_epsilon(dtype: str) -> Scalar:
 
 
 def torch_bce_grad_input(g: Gathered) -> Scalar:
+    """``grad * (x - y) / max((1 - x) * x, EPSILON)`` (the upstream gradient multiplies the
+    numerator, before the division), then ``* w`` and ``/ N``."""
     eps = torch_epsilon(g.dtype)
-    return sum_contributions(g, lambda e: torch_scale(g, e, bce_backward_quotient(e, eps)))
+
+    def one(e: Element) -> Scalar:
+        with np.errstate(all="ignore"):
+            numerator = e.x - e.y if e.go is None else e.go * (e.x - e.y)
+            v = numerator / cmax((_one(e.x) - e.x) * e.x, eps)
+        return torch_scale(g, replace(e, go=None), v)
+
+    return sum_contributions(g, one)
 
 
 def torch_logit(x: Scalar) -> Scalar:
@@ -408,5 +438,14 @@ MODELS: dict[str, dict[tuple[str, str], Model]] = {
 
 
 def model_for(backend: str, function: str, quantity: str) -> Model | None:
-    """The kernel model of ``backend`` for one quantity, or None where there is none."""
-    return MODELS.get(backend, {}).get((function, quantity))
+    """The kernel model of ``backend`` for one quantity, or None where there is none. A gradient
+    comes out in its argument's dtype (autograd casts it there: a mixed-dtype case)."""
+    model = MODELS.get(backend, {}).get((function, quantity))
+    if model is None or not quantity.startswith("grad_"):
+        return model
+    wrt = quantity.removeprefix("grad_")
+
+    def in_argument_dtype(g: Gathered) -> Scalar:
+        return _in(model(g), g.argument_dtype(wrt))
+
+    return in_argument_dtype
