@@ -191,13 +191,20 @@ def scan_figure(series: ScanSeries, backend: str) -> Any:
     rel = [r for r, k in zip(series.relative_error, kinds) if k == "number"]
     floor = 2.0 ** -(p + 3)
     high = max([1.0, *rel])
-    top = 10.0 ** (math.ceil(math.log10(high)) + 1)
+    # the NaN/inf band sits a tenth of the axis above the largest error: its label stays apart
+    gap = max(1, math.ceil(math.log10(high / floor) * TICK_GAP * 1.3))
+    top = 10.0 ** (math.ceil(math.log10(high)) + gap)
     axis = _logit_axis if series.function in LOGIT_FUNCTIONS else _probability_axis
     position, ticks, labels, minor, limits = axis(series.x)
     decades = list(range(math.ceil(math.log10(floor)) + 1, round(math.log10(top))))
     step = _step(len(decades), 5)
-    y_ticks = [floor] + [10.0**k for k in decades if k % step == 0] + [top]
-    y_labels = ["0"] + [_decade_label(k) for k in decades if k % step == 0] + ["NaN/inf"]
+    span = math.log10(top / floor)
+    y_logs, y_labels = _spread(
+        [(math.log10(floor), "0"), (math.log10(top), "NaN/inf")]
+        + [(float(k), _decade_label(k)) for k in sorted(decades, key=abs) if k % step == 0],
+        span * TICK_GAP,
+    )
+    y_ticks = [10.0**t for t in y_logs]
 
     with matplotlib.rc_context(RC):
         fig = Figure(figsize=(11, 6.2), layout="constrained")

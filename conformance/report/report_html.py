@@ -46,6 +46,7 @@ pre{background:#f6f8fa;padding:.6em;overflow-x:auto}
 details{border:1px solid #ddd;border-radius:4px;margin:.4em 0;padding:.3em .6em}
 summary{cursor:pointer}.bad{color:#b00020;font-weight:bold}.ok{color:#1b5e20}
 .note{color:#666;font-style:italic}img{max-width:100%}
+figure{margin:1.2em 0;border-top:1px solid #ddd;padding-top:.4em}figcaption{font-weight:bold}
 """
 
 
@@ -83,9 +84,9 @@ def _scan_sections(run: BackendRun) -> list[str]:
                 continue
             divergent = sum(v != "conforms" for v in s.verdict)
             out.append(
-                f'<figure><img src="{uri}" alt="Relative error of the {escape(what)}, '
-                f'{escape(title)}"><figcaption>{escape(what)} — {escape(title)}: '
-                f"{len(s.x)} points, {divergent} divergent</figcaption></figure>"
+                f"<figure><figcaption>{escape(what)} — {escape(title)}: {len(s.x)} points, "
+                f'{divergent} divergent</figcaption><img src="{uri}" alt="Relative error of '
+                f'the {escape(what)}, {escape(title)}"></figure>'
             )
     return out
 
