@@ -34,6 +34,23 @@ class Comparison:
     got: str = ""
 
 
+def element_verdicts(
+    expected: np.ndarray, got: np.ndarray, tol: Tolerance
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rules 1-3 and the ULP part of rule 4 for every element of two flat arrays of one dtype:
+    (object array of verdicts, float64 array of ULP distances)."""
+    ulps = ulp_distance(expected, got)
+    e64 = expected.astype(np.float64)
+    g64 = got.astype(np.float64)
+    e_nan, g_nan = np.isnan(e64), np.isnan(g64)
+    verdicts = np.full(expected.shape, "conforms", dtype=object)
+    bad = ulps > tol.max_ulp
+    verdicts[bad] = "value_mismatch"
+    verdicts[bad & (np.isinf(e64) | np.isinf(g64))] = "inf_mismatch"
+    verdicts[bad & (e_nan ^ g_nan)] = "nan_mismatch"
+    return verdicts, ulps
+
+
 def compare(
     expected: np.ndarray,
     exact: np.ndarray,
@@ -53,15 +70,9 @@ def compare(
         return Comparison(verdict="conforms", max_ulp=0.0)
     shape = expected.shape
     exp_flat, got_flat = expected.reshape(-1), got.reshape(-1)
-    ulps = ulp_distance(exp_flat, got_flat)
-    e64 = exp_flat.astype(np.float64)
+    verdicts, ulps = element_verdicts(exp_flat, got_flat, tol)
     g64 = got_flat.astype(np.float64)
-    e_nan, g_nan = np.isnan(e64), np.isnan(g64)
-    verdicts = np.full(exp_flat.shape, "conforms", dtype=object)
-    bad = ulps > tol.max_ulp
-    verdicts[bad] = "value_mismatch"
-    verdicts[bad & (np.isinf(e64) | np.isinf(g64))] = "inf_mismatch"
-    verdicts[bad & (e_nan ^ g_nan)] = "nan_mismatch"
+    e64 = exp_flat.astype(np.float64)
     condition_errors = np.full(exp_flat.shape, np.nan)
     if abs_terms is not None:
         # Reduced elements: within the bound of a correct pairwise summation, they conform.

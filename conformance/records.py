@@ -79,7 +79,8 @@ class VerdictCount:
 
 @dataclass
 class ScanPoint:
-    """One element of the (input, target) error scan used by the plots."""
+    """One element of the sparse (input, target) error scan of older reports; new reports hold
+    ScanSeries (``BackendRun.scans``)."""
 
     function: str
     dtype: str
@@ -87,6 +88,32 @@ class ScanPoint:
     y: float
     ulp: float | None  # None where the backend gave no number (raised, unsupported, ...)
     verdict: str
+
+
+@dataclass
+class ScanSeries:
+    """One quantity of the error scan of one (function, dtype), in columns: point i is
+    (x[i], y[i]) with its verdict and errors (conformance.hunt.scan).
+
+    ``x`` and ``y`` are the shortest decimals that read back to the arguments in ``dtype``.
+    ``relative_error`` is |got - r| / |r| against the correctly rounded value r, to three
+    digits: 0 where got is r, inf where r is 0 and got is not, None where either is not a finite
+    number; ``got_special`` and ``expected_special`` then say which ("nan", "inf", "-inf"; ""
+    for a finite number). ``ulp`` is the judged ULP distance (None where not finite). A series
+    without points says why in ``note`` (the backend declined or rejected the call).
+    """
+
+    function: str
+    dtype: str
+    quantity: str  # "value" or "grad_<argument>"
+    x: list[float] = field(default_factory=list)
+    y: list[float] = field(default_factory=list)
+    verdict: list[str] = field(default_factory=list)
+    ulp: list[float | None] = field(default_factory=list)
+    relative_error: list[float | None] = field(default_factory=list)
+    got_special: list[str] = field(default_factory=list)
+    expected_special: list[str] = field(default_factory=list)
+    note: str = ""
 
 
 @dataclass
@@ -121,6 +148,7 @@ class BackendRun:
     coverage: list[list] = field(default_factory=list)
     # [function, dtype, reduction, api, weight form, pos_weight form, quantity, reason]
     untested: list[list] = field(default_factory=list)
+    scans: list[ScanSeries] = field(default_factory=list)  # the error scan for the plots
 
 
 @dataclass
@@ -158,6 +186,7 @@ def report_from_json(data: dict[str, Any]) -> AuditReport:
                     "counts": [VerdictCount(**c) for c in r.get("counts", [])],
                     "divergences": divergences,
                     "scan": [ScanPoint(**p) for p in r.get("scan", [])],
+                    "scans": [ScanSeries(**p) for p in r.get("scans", [])],
                     "purposes": [PurposeCount(**p) for p in r.get("purposes", [])],
                 }
             )

@@ -17,11 +17,8 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from conformance.backends.protocol import Backend, Call, Outcome
 from conformance.cases import Case
-from conformance.comparison import compare
 from conformance.evaluate import QuantityResult, evaluate_case, offered_gradients
 from conformance.expectation import expect, gradient_arguments
 from conformance.findings.tiers import tier_of
@@ -30,17 +27,17 @@ from conformance.hunt.coverage import Coverage
 from conformance.hunt.large import KINDS, large_case, recipe_reproducer
 from conformance.hunt.minimize import candidates
 from conformance.hunt.profiles import Profile
+from conformance.hunt.scan import scan as scan_errors
 from conformance.records import (
     DIVERGENT,
     BackendRun,
     DivergenceClass,
     Example,
     PurposeCount,
-    ScanPoint,
+    ScanSeries,
     VerdictCount,
 )
 from conformance.report.reproducer import reproducer
-from conformance.tolerances import tolerance
 
 Runner = Callable[[Call], Outcome]
 Progress = Callable[[str], None]
@@ -191,51 +188,6 @@ def _example(case: Case, result: QuantityResult, backend: Backend, spec: str | N
     )
 
 
-def _scan_grid(function: str, dtype: str) -> tuple[np.ndarray, np.ndarray]:
-    from oracle.formats import format_of
-
-    fmt = format_of(dtype)
-    if function == "binary_cross_entropy":
-        near = np.logspace(-45 if fmt.emax > 100 else -7, -1, 24)
-        xs = np.unique(np.concatenate([[0.0, 1.0], near, np.linspace(0.1, 0.9, 9), 1 - near]))
-    else:
-        largest = float(fmt.max_finite)
-        tail = np.logspace(-3, math.log10(largest), 28)
-        xs = np.unique(np.concatenate([-tail, [0.0], tail]))
-    ys = np.array([0.0, 0.125, 0.25, 0.5, 0.75, 0.875, 1.0])
-    dt = fmt.numpy_dtype
-    with np.errstate(over="ignore"):
-        xx, yy = np.meshgrid(xs.astype(dt), ys.astype(dt), indexing="ij")
-    return xx.reshape(-1), yy.reshape(-1)
-
-
-def _scan(backend: Backend, run: Runner, function: str, dtype: str) -> list[ScanPoint]:
-    x, y = _scan_grid(function, dtype)
-    case = Case(function=function, dtype=dtype, input=x, target=y, reduction="none")
-    exp = expect(case)
-    outcome = run(case.to_call())
-    points = []
-    xs, ys = x.astype(np.float64), y.astype(np.float64)
-    if outcome.status != "ok" or exp.raises or exp.unsupported_point:
-        verdict = outcome.status if outcome.status != "ok" else "did_not_raise"
-        return [
-            ScanPoint(function, dtype, float(a), float(b), None, verdict) for a, b in zip(xs, ys)
-        ]
-    want = exp.quantities["value"]
-    got = np.asarray(outcome.value)
-    tol = tolerance(function, dtype, backend.name, "value")
-    if got.shape != want.rounded.shape or got.dtype != want.rounded.dtype:
-        return [
-            ScanPoint(function, dtype, float(a), float(b), None, "shape_mismatch")
-            for a, b in zip(xs, ys)
-        ]
-    for i in range(x.size):
-        cmp = compare(want.rounded[i : i + 1], want.exact[i : i + 1], got[i : i + 1], tol)
-        ulp = cmp.ulp if cmp.ulp is not None and math.isfinite(cmp.ulp) else None
-        points.append(ScanPoint(function, dtype, float(xs[i]), float(ys[i]), ulp, cmp.verdict))
-    return points
-
-
 def audit_backend(
     backend: Backend,
     profile: Profile,
@@ -341,12 +293,12 @@ def audit_backend(
                     )
                 )
 
-    scan: list[ScanPoint] = []
+    scans: list[ScanSeries] = []
     if profile.scan:
         for function in functions:
             for dtype in dtypes:
                 say(f"{backend.name}: scanning {function} {dtype}")
-                scan += _scan(backend, run, function, dtype)
+                scans += scan_errors(backend, run, function, dtype)
 
     divergences = []
     for cid, acc in sorted(tally.classes.items()):
@@ -395,7 +347,7 @@ def audit_backend(
         seconds=round(time.monotonic() - started, 1),
         counts=counts,
         divergences=divergences,
-        scan=scan,
+        scans=scans,
         value_comparisons=sum(coverage.value_comparisons.values()),
         contract_checks=sum(coverage.contract_checks.values()),
         purposes=purpose_counts,

@@ -1,20 +1,16 @@
 """Self-contained HTML rendering of an audit report (inline CSS, plots as base64 PNG data URIs).
 
-Plots come from each run's ``scan`` points: per backend and dtype, the ULP error against the input
-x (one panel per function), and a heatmap of log10(1 + ULP) over (x, y). Without matplotlib the page
-is rendered without plots and says so. Every piece of text from the report is HTML-escaped.
+Plots come from each run's error scan (``scans``, conformance.report.plots): one figure per
+(function, dtype, quantity) with points, a one-line note for a quantity the backend declined.
+Without matplotlib the page is rendered without plots and says so. The same report gives the
+same bytes. Every piece of text from the report is HTML-escaped.
 """
 
 from __future__ import annotations
 
-import base64
-import io
-import math
-from collections.abc import Callable
 from html import escape
-from typing import Any
 
-from conformance.records import AuditReport, BackendRun, DivergenceClass, ScanPoint
+from conformance.records import AuditReport, BackendRun, DivergenceClass, ScanSeries
 from conformance.report.by_cause import (
     NO_CAUSE,
     UNEXPLAINED,
@@ -33,20 +29,12 @@ from conformance.report.report_markdown import (
 )
 from conformance.report.severity import format_bits, format_relative_error, severity, worse
 
-LOGIT_FUNCTIONS = frozenset({"binary_cross_entropy_with_logits"})
-HEATMAP_BINS = 40
-NO_NUMBER_MARKERS = {  # verdict -> matplotlib marker for scan points without a ULP distance
-    "conforms": "o",
-    "nan_mismatch": "X",
-    "inf_mismatch": "^",
-    "raised": "s",
-    "did_not_raise": "D",
-    "unsupported": ".",
-    "crashed": "*",
-    "timeout": "P",
-    "shape_mismatch": "v",
-    "value_mismatch": "x",
-}
+SCAN_NOTE = (
+    "Error scans: every point of a dense grid (logits 0 and 1e-3 <= |x| <= 1e4, probabilities from "
+    "the smallest subnormal or 1e-45 to 1 - 2^-p) under a few targets, judged element by element. "
+    "A point's height is its relative error against the correctly rounded value; the bottom band "
+    "(0) holds the correctly rounded results, the top band the results that are not numbers."
+)
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2em auto;max-width:1200px;
@@ -58,123 +46,49 @@ pre{background:#f6f8fa;padding:.6em;overflow-x:auto}
 details{border:1px solid #ddd;border-radius:4px;margin:.4em 0;padding:.3em .6em}
 summary{cursor:pointer}.bad{color:#b00020;font-weight:bold}.ok{color:#1b5e20}
 .note{color:#666;font-style:italic}img{max-width:100%}
+figure{margin:1.2em 0;border-top:1px solid #ddd;padding-top:.4em}figcaption{font-weight:bold}
 """
 
 
 # ---------------------------------------------------------------- plots
 
 
-def _png_data_uri(fig: Any) -> str:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
+def _scan_sections(run: BackendRun) -> list[str]:
+    """One figure per (function, dtype, quantity) with points; a line for the others."""
+    from conformance.report.plots import png_data_uri, scan_figure
 
-    FigureCanvasAgg(fig)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=80, bbox_inches="tight")
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def _finite_x(points: list[ScanPoint]) -> list[ScanPoint]:
-    return [p for p in points if math.isfinite(p.x) and math.isfinite(p.y)]
-
-
-def _groups(run: BackendRun) -> dict[str, dict[str, list[ScanPoint]]]:
-    """dtype -> function -> points, in order of appearance."""
-    out: dict[str, dict[str, list[ScanPoint]]] = {}
-    for p in run.scan:
-        out.setdefault(p.dtype, {}).setdefault(p.function, []).append(p)
-    return out
-
-
-def _ulp_figure(run: BackendRun, dtype: str, by_function: dict[str, list[ScanPoint]]) -> Any:
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(5.2 * len(by_function), 3.6), layout="constrained")
-    axes = fig.subplots(1, len(by_function), squeeze=False)[0]
-    for ax, (function, points) in zip(axes, by_function.items()):
-        points = _finite_x(points)
-        numbers = [p for p in points if p.ulp is not None and math.isfinite(p.ulp)]
-        top = max([p.ulp for p in numbers] + [1.0]) * 10
-        for label, pts, color in (
-            ("within tolerance", [p for p in numbers if p.verdict == "conforms"], "tab:blue"),
-            ("divergent", [p for p in numbers if p.verdict != "conforms"], "tab:red"),
-        ):
-            if pts:
-                ax.scatter([p.x for p in pts], [p.ulp for p in pts], s=6, c=color, label=label)
-        others = [p for p in points if p.ulp is None or not math.isfinite(p.ulp)]
-        for verdict in sorted({p.verdict for p in others}):
-            pts = [p for p in others if p.verdict == verdict]
-            color = "tab:gray" if verdict in ("conforms", "unsupported") else "black"
-            ax.scatter(
-                [p.x for p in pts],
-                [top] * len(pts),
-                s=18,
-                c=color,
-                marker=NO_NUMBER_MARKERS.get(verdict, "o"),
-                label=f"{verdict} (no number)",
-            )
-        if others:
-            ax.axhline(top, color="#999", lw=0.5, ls=":")
-        ax.set_yscale("symlog", linthresh=1.0)  # logarithmic above 1 ULP, 0 ULP still visible
-        ax.set_ylim(-0.2, top * 3)
-        if function in LOGIT_FUNCTIONS:
-            ax.set_xscale("symlog", linthresh=1.0)
-            ax.tick_params(axis="x", labelsize=7)
-        ax.set_title(f"{run.backend} · {dtype} · {function}", fontsize=9)
-        ax.set_xlabel("input x (logit)" if function in LOGIT_FUNCTIONS else "input x")
-        ax.set_ylabel("ULP error")
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    return fig
-
-
-def _axis_transform(function: str) -> tuple[Callable[[float], float], str]:
-    if function in LOGIT_FUNCTIONS:
-        return (lambda v: math.copysign(math.log10(1 + abs(v)), v)), "sign(x)·log10(1+|x|)"
-    return (lambda v: v), "input x"
-
-
-def _edges(values: list[float]) -> Any:
-    import numpy as np
-
-    lo, hi = min(values), max(values)
-    if hi <= lo:
-        lo, hi = lo - 0.5, hi + 0.5
-    distinct = sorted(set(values))
-    if len(distinct) <= HEATMAP_BINS:  # one bin per grid value
-        mids = [(a + b) / 2 for a, b in zip(distinct, distinct[1:])]
-        first = distinct[0] - (mids[0] - distinct[0] if mids else 0.5)
-        last = distinct[-1] + (distinct[-1] - mids[-1] if mids else 0.5)
-        return np.array([first, *mids, last])
-    return np.linspace(lo, hi, HEATMAP_BINS + 1)
-
-
-def _heatmap_figure(run: BackendRun, dtype: str, by_function: dict[str, list[ScanPoint]]) -> Any:
-    import numpy as np
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(5.2 * len(by_function), 3.8), layout="constrained")
-    axes = fig.subplots(1, len(by_function), squeeze=False)[0]
-    for ax, (function, points) in zip(axes, by_function.items()):
-        pts = [p for p in _finite_x(points) if p.ulp is not None and math.isfinite(p.ulp)]
-        ax.set_title(f"{run.backend} · {dtype} · {function}", fontsize=9)
-        if not pts:
-            ax.text(0.5, 0.5, "no numeric points", ha="center", va="center")
+    out = [f"<h3>{escape(run.backend)} {escape(run.version)} ({escape(run.device)})</h3>"]
+    by_cell: dict[tuple[str, str], list[ScanSeries]] = {}
+    for s in run.scans:
+        by_cell.setdefault((s.function, s.dtype), []).append(s)
+    for (function, dtype), series in by_cell.items():
+        title = f"{run.backend} · {function} · {dtype}"
+        plotted = [s for s in series if s.x]
+        notes = sorted({s.note or "no points" for s in series if not s.x})
+        if not plotted:
+            out.append(f'<p class="note">{escape(title)}: no plot, {escape("; ".join(notes))}</p>')
             continue
-        tx, xlabel = _axis_transform(function)
-        xs, ys = [tx(p.x) for p in pts], [p.y for p in pts]
-        xe, ye = _edges(xs), _edges(ys)
-        grid = np.full((len(ye) - 1, len(xe) - 1), np.nan)
-        ix = np.clip(np.searchsorted(xe, xs, side="right") - 1, 0, len(xe) - 2)
-        iy = np.clip(np.searchsorted(ye, ys, side="right") - 1, 0, len(ye) - 2)
-        for i, j, p in zip(iy, ix, pts):
-            v = math.log10(1 + p.ulp)
-            grid[i, j] = v if np.isnan(grid[i, j]) else max(grid[i, j], v)
-        vmax = max(1.0, float(np.nanmax(grid)))
-        mesh = ax.pcolormesh(xe, ye, grid, cmap="viridis", vmin=0, vmax=vmax)
-        fig.colorbar(mesh, ax=ax, label="log10(1 + ULP), max per cell")
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel("target y")
-    return fig
+        out.append(f"<h4>{escape(title)}</h4>")
+        for s in series:
+            what = "loss" if s.quantity == "value" else f"gradient wrt {s.quantity[5:]}"
+            if not s.x:
+                out.append(f'<p class="note">{escape(what)}: no plot, {escape(s.note)}</p>')
+                continue
+            try:
+                uri = png_data_uri(scan_figure(s, run.backend))
+            except Exception as exc:  # a plot must not cost the page
+                out.append(
+                    f'<p class="note">The plot of the {escape(what)} failed: '
+                    f"{escape(type(exc).__name__)}: {escape(str(exc))}</p>"
+                )
+                continue
+            divergent = sum(v != "conforms" for v in s.verdict)
+            out.append(
+                f"<figure><figcaption>{escape(what)} — {escape(title)}: {len(s.x)} points, "
+                f'{divergent} divergent</figcaption><img src="{uri}" alt="Relative error of '
+                f'the {escape(what)}, {escape(title)}"></figure>'
+            )
+    return out
 
 
 def _plots(report: AuditReport) -> list[str]:
@@ -189,25 +103,19 @@ def _plots(report: AuditReport) -> list[str]:
         ]
     out: list[str] = []
     for run in report.runs:
-        for dtype, by_function in _groups(run).items():
-            title = f"{run.backend} · {dtype}"
-            for kind, make in (
-                ("ULP error against x", _ulp_figure),
-                ("log10(1+ULP) over (x, y)", _heatmap_figure),
-            ):
-                try:
-                    uri = _png_data_uri(make(run, dtype, by_function))
-                except Exception as exc:  # a plot must not cost the page
-                    out.append(
-                        f'<p class="note">Plot {escape(kind)} for {escape(title)} failed: '
-                        f"{escape(type(exc).__name__)}: {escape(str(exc))}</p>"
-                    )
-                    continue
-                out.append(
-                    f'<figure><img src="{uri}" alt="{escape(kind)}, {escape(title)}">'
-                    f"<figcaption>{escape(kind)} — {escape(title)}</figcaption></figure>"
-                )
-    return out or ['<p class="note">No scan points in this report: nothing to plot.</p>']
+        if run.scans:
+            out += _scan_sections(run)
+        elif run.scan:
+            out.append(
+                f'<p class="note">{escape(run.backend)}: this report holds the sparse scan of an '
+                "older version; run the audit again for the plots.</p>"
+            )
+    if not out:
+        return [
+            '<p class="note">No error scan in this report (the dev and deep profiles make '
+            "one): nothing to plot.</p>"
+        ]
+    return [f'<p class="note">{escape(SCAN_NOTE)}</p>', *out]
 
 
 # ---------------------------------------------------------------- tables and sections

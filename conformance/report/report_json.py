@@ -66,7 +66,10 @@ def validate_report(data: Any) -> None:
 
 NON_FINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
 # Fields that hold a float which may be non-finite (encoded as a string in the file).
-REAL_FIELDS = frozenset({"x", "y", "ulp", "max_ulp", "condition_error", "seconds"})
+# A scan series holds columns of them (lists under the same names).
+REAL_FIELDS = frozenset(
+    {"x", "y", "ulp", "max_ulp", "condition_error", "seconds", "relative_error"}
+)
 
 
 def encode_non_finite(data: Any) -> Any:
@@ -86,7 +89,7 @@ def decode_non_finite(data: Any) -> Any:
     with bare NaN/Infinity tokens decode to the same floats."""
     if isinstance(data, dict):
         return {
-            k: NON_FINITE[v] if k in REAL_FIELDS and v in NON_FINITE else decode_non_finite(v)
+            k: _decode_real(v) if k in REAL_FIELDS else decode_non_finite(v)
             for k, v in data.items()
         }
     if isinstance(data, list):
@@ -94,12 +97,37 @@ def decode_non_finite(data: Any) -> Any:
     return data
 
 
+def _decode_real(value: Any) -> Any:
+    """A REAL_FIELDS value: one float, or a scan series' column of them."""
+    if isinstance(value, list):
+        return [NON_FINITE.get(v, v) if isinstance(v, str) else v for v in value]
+    return NON_FINITE[value] if isinstance(value, str) and value in NON_FINITE else value
+
+
+def _json_text(data: Any, level: int = 0) -> str:
+    """``json.dumps(data, indent=1)``, except that a list of scalars (a scan column, an array's
+    values, a coverage row) is written on one line: a dense scan stays a few lines per series."""
+    pad = " " * (level + 1)
+    if isinstance(data, dict) and data:
+        items = [
+            f"{pad}{json.dumps(k, ensure_ascii=False)}: {_json_text(v, level + 1)}"
+            for k, v in data.items()
+        ]
+        return "{\n" + ",\n".join(items) + "\n" + " " * level + "}"
+    if isinstance(data, list) and data:
+        if all(not isinstance(v, (dict, list)) for v in data):
+            return json.dumps(data, ensure_ascii=False, allow_nan=False)
+        items = [pad + _json_text(v, level + 1) for v in data]
+        return "[\n" + ",\n".join(items) + "\n" + " " * level + "]"
+    return json.dumps(data, ensure_ascii=False, allow_nan=False)
+
+
 def report_to_json_text(report: AuditReport) -> str:
     """The validated strict-JSON text of ``report`` (indented, keys in record order, trailing
     newline; non-finite floats as strings)."""
     data = encode_non_finite(report.to_json())
     validate_report(data)
-    return json.dumps(data, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+    return _json_text(data) + "\n"
 
 
 def write_json_report(report: AuditReport, path: str | Path) -> Path:

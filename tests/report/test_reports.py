@@ -15,6 +15,7 @@ from conformance.records import (
     DivergenceClass,
     Example,
     ScanPoint,
+    ScanSeries,
     VerdictCount,
 )
 from conformance.report import report_files, report_html
@@ -86,6 +87,22 @@ def make_report() -> AuditReport:
         for ulp, verdict in [((0.0, "conforms") if x != 0.9 else (7.0, "value_mismatch"))]
     ]
     scan.append(ScanPoint("binary_cross_entropy", "float32", 0.0, 1.0, None, "nan_mismatch"))
+    xs, ys = [0.0, 1e-30, 0.5, 0.999, 1.0] * 2, [0.0] * 5 + [0.5] * 5
+    scans = [
+        ScanSeries(
+            "binary_cross_entropy",
+            "float32",
+            "grad_input",
+            x=xs,
+            y=ys,
+            verdict=["conforms"] * 8 + ["value_mismatch", "nan_mismatch"],
+            ulp=[0.0] * 8 + [7.0, None],
+            relative_error=[0.0] * 7 + [1e-7, 1e-6, None],
+            got_special=[""] * 9 + ["nan"],
+            expected_special=[""] * 10,
+        ),  # fmt: skip
+        ScanSeries("binary_cross_entropy", "float16", "value", note="unsupported: no kernel"),
+    ]
     torch = BackendRun(
         backend="torch",
         version="2.13.0",
@@ -99,6 +116,7 @@ def make_report() -> AuditReport:
         ],
         divergences=[cls],
         scan=scan,
+        scans=scans,
     )
     paddle = BackendRun(
         backend="paddle",
@@ -209,7 +227,12 @@ def test_markdown_groups_records_without_a_cause():
 def test_html_embeds_png_plots():
     html = report_html.render_html(make_report())
     assert '<img src="data:image/png;base64,' in html
-    assert html.count("<img ") == 2  # one ULP plot and one heatmap for torch/float32
+    assert html.count("<img ") == 1  # the one series with points
+    assert "float16: no plot, unsupported: no kernel" in html  # a line, not an empty panel
+
+
+def test_html_is_the_same_bytes_for_the_same_report():
+    assert report_html.render_html(make_report()) == report_html.render_html(make_report())
 
 
 def test_html_escapes_script_in_mechanism():
