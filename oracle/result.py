@@ -381,10 +381,11 @@ class LossResult:
                 if b is None:
                     continue  # not finite: the group is left to the exact path
                 one = tuple(np.array([v]) for v in b)
-                if g_balls is not None:
-                    one = fast.B.mul(one, tuple(a[i : i + 1] for a in g_balls))
-                elif g is not None:
-                    one = fast.B.mul_float(one, g[i : i + 1])
+                with np.errstate(all="ignore"):
+                    if g_balls is not None:
+                        one = fast.B.mul(one, tuple(a[i : i + 1] for a in g_balls))
+                    elif g is not None:
+                        one = fast.B.mul_float(one, g[i : i + 1])
                 for a, v in zip(ball, one, strict=True):
                     a[i] = v[0]
                 ok[i] = bool(np.isfinite(one[2][0]))
