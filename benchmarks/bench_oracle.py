@@ -121,7 +121,7 @@ def ratios(n: int, n_plain: int, n_exact: int, formats: list[str]) -> None:
     for function, quantities in QUANTITIES.items():
         for name in formats:
             dtype = DTYPES[name]
-            big = inputs(function, n if name != "float64" else n_exact, dtype)
+            big = inputs(function, n, dtype)
             for q in quantities:
                 o = rate(partial(oracle_call, function, q, big, dtype), len(big["x"]))
                 small = head(big, n_plain)

@@ -308,7 +308,14 @@ class LossResult:
         bits = np.zeros(n_out, dtype=np.uint64)
         todo = np.ones(n_out, dtype=bool)
         factor = self._mean_factor()
-        enc = self._enclosure(name) if fast.decides(fmt) and factor is not None else None
+        use_fast = fast.decides(fmt) and factor is not None
+        enc = self._enclosure(name) if use_fast and fmt.name != "float64" else None
+        if use_fast and fmt.name == "float64":
+            answer = self._fast_output_float64(name, go, groups, n_out)
+            if answer is not None:
+                decided, fast_bits = answer
+                bits[decided] = fast_bits[decided]
+                todo = ~decided
         if enc is not None:
             g_lo, g_hi = self._upstream_interval(go)
             decided, fast_bits = self._fast_output(name, enc, g_lo, g_hi, groups, n_out, fmt)
@@ -324,6 +331,66 @@ class LossResult:
                     seen[id(v)] = v.rounded_bits(fmt)
                 bits[k] = seen[id(v)]
         return from_bits(bits.astype(fmt.uint_dtype), fmt).reshape(shape)
+
+    def _ball_enclosure(self, name: str) -> fast.BallEnclosure | None:
+        """Fast-path double-word balls of quantity ``name`` for every element (cached)."""
+        key = "float64:" + name
+        if key not in self._enclosures:
+            self._enclosures[key] = (
+                None
+                if self._inputs is None
+                else fast.enclose_balls(self.function, name, self._inputs)
+            )
+        return self._enclosures[key]
+
+    def _upstream_balls(self, go: _Upstream):
+        """(g, g_balls): the upstream gradient per element as exact floats, or as balls where
+        some value is not a binary64 number; (None, None) for the default all-ones."""
+        if go.values is None:
+            return None, None
+        vals = go.values
+        if vals.exact_mask.all():
+            return self._per_element(vals.floats), None
+        cols = [
+            (float(f), 0.0, 0.0) if exact else fast.ball_of_fraction(q)
+            for f, exact, q in zip(
+                vals.floats.tolist(), vals.exact_mask.tolist(), vals.objects.tolist(), strict=True
+            )
+        ]
+        arrays = tuple(np.array(c, dtype=np.float64) for c in zip(*cols, strict=True))
+        return None, tuple(self._per_element(a) for a in arrays)
+
+    def _fast_output_float64(self, name, go, groups, n_out):
+        """(decided mask, bits) of every float64 output from double-word balls, or None."""
+        enc = self._ball_enclosure(name)
+        if enc is None:
+            return None
+        g, g_balls = self._upstream_balls(go)
+        ball = fast.scale_balls(enc, g, g_balls)
+        ok = enc.ok
+        n_div = float(self._size) if self.reduction == "mean" else 1.0
+        if groups is None:
+            return fast.decide_float64(*fast.divide_balls(ball, n_div), ok)
+        index, _ = groups
+        missing = np.flatnonzero(~ok)
+        if missing.size:  # elements off the fast path: balls of their exact forms
+            ball = tuple(np.array(a, dtype=np.float64, copy=True) for a in ball)
+            ok = ok.copy()
+            for i in missing.tolist():
+                b = fast.ball_of_ext(self._element(name, i))
+                if b is None:
+                    continue  # not finite: the group is left to the exact path
+                one = tuple(np.array([v]) for v in b)
+                with np.errstate(all="ignore"):
+                    if g_balls is not None:
+                        one = fast.B.mul(one, tuple(a[i : i + 1] for a in g_balls))
+                    elif g is not None:
+                        one = fast.B.mul_float(one, g[i : i + 1])
+                for a, v in zip(ball, one, strict=True):
+                    a[i] = v[0]
+                ok[i] = bool(np.isfinite(one[2][0]))
+        h, l, r, s_ok = fast.ball_group_sums(*ball, ok, index, n_out)  # noqa: E741
+        return fast.decide_float64(*fast.divide_balls((h, l, r), n_div), s_ok)
 
     def _upstream_interval(self, go: _Upstream) -> tuple[np.ndarray, np.ndarray]:
         """Per-element float64 enclosure of the upstream gradient."""

@@ -349,9 +349,15 @@ def test_sum_whose_softplus_terms_cancel_exactly_is_zero():
 
 
 def test_reaching_the_precision_cap_raises_instead_of_guessing(monkeypatch):
+    from oracle import fast
+
     monkeypatch.setattr(linear_forms, "PRECISION_CAP", 16)
-    with pytest.raises(oracle.UncertifiedError):
-        oracle.binary_cross_entropy_with_logits([1.0], [1.0]).rounded("float64")
+    fast.set_enabled(False)  # the exact path's cap (the fast path now decides float64 too)
+    try:
+        with pytest.raises(oracle.UncertifiedError):
+            oracle.binary_cross_entropy_with_logits([1.0], [1.0]).rounded("float64")
+    finally:
+        fast.set_enabled(True)
 
 
 # -- gradients -----------------------------------------------------------------------------------

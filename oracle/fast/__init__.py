@@ -3,10 +3,13 @@
 For float32, float16 and bfloat16 outputs, each element's quantity is enclosed in a float64
 interval computed with IEEE 754 arithmetic and the project's own exp/log (oracle.fast.elementary,
 outward rounding in oracle.fast.intervals); sums use a rigorous summation bound
-(oracle.fast.summation). An output whose enclosure lies inside one rounding interval of the
-format is decided (oracle.fast.rounding); every other output, and every element outside the
-fast domain (special values, clamp boundaries, arguments that are not binary64 numbers,
-float64 outputs), is left to the exact path. The proof is written down in
+(oracle.fast.summation). For float64 outputs the enclosure is a double-word ball
+(oracle.fast.balls: a double-double center and a rigorous radius; oracle.fast.elementary_dd,
+bce_dd, logits_dd), and sums add balls pairwise. An output whose enclosure lies inside one
+rounding interval of the format is decided (oracle.fast.rounding); every other output, and
+every element outside the fast domain (special values, clamp boundaries, arguments that are not
+binary64 numbers, results too small or too close to a rounding boundary), is left to the exact
+path. The proof is written down in
 docs/certification.md. The fast path is off when an arithmetic assumption fails at import
 (oracle.fast.assumptions) and can be switched off with ``set_enabled(False)`` or the environment
 variable ``BCE_ORACLE_FAST=0``.
@@ -19,10 +22,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from oracle.fast import assumptions, bce, logits
-from oracle.fast.bridge import enclose_exact_values, enclose_ext
-from oracle.fast.rounding import decide
-from oracle.fast.summation import group_sums
+from oracle.fast import assumptions, bce, bce_dd, logits, logits_dd
+from oracle.fast import balls as B
+from oracle.fast.bridge import ball_of_ext, ball_of_fraction, enclose_exact_values, enclose_ext
+from oracle.fast.rounding import decide, decide_float64
+from oracle.fast.summation import ball_group_sums, group_sums
 from oracle.formats import Format
 
 FAILED_ASSUMPTIONS: list[str] = assumptions.failures()
@@ -51,9 +55,19 @@ def set_enabled(flag: bool) -> None:
     _enabled = bool(flag) and not FAILED_ASSUMPTIONS
 
 
+@dataclass
+class BallEnclosure:
+    """Per element (flat): ``|quantity - (h + l)| <= r`` wherever ``ok`` (float64 outputs)."""
+
+    h: np.ndarray
+    l: np.ndarray  # noqa: E741
+    r: np.ndarray
+    ok: np.ndarray
+
+
 def decides(fmt: Format) -> bool:
-    """Whether the fast path tries outputs in ``fmt`` (float64 enclosures decide <= 24 bits)."""
-    return _enabled and fmt.name in ("float32", "float16", "bfloat16")
+    """Whether the fast path tries outputs in ``fmt`` (float64: by double-word balls)."""
+    return _enabled and fmt.name in ("float32", "float16", "bfloat16", "float64")
 
 
 def enclose(function: str, name: str, inputs) -> Enclosure | None:
@@ -61,13 +75,74 @@ def enclose(function: str, name: str, inputs) -> Enclosure | None:
     ElementInputs), or None when the fast path is off."""
     if not _enabled:
         return None
+    return enclose_arrays(function, name, *_exact_arguments(inputs))
+
+
+def _exact_arguments(inputs):
     exact = inputs.x.exact_mask & inputs.y.exact_mask
     for arg in (inputs.w, inputs.p):
         if arg is not None:
             exact = exact & arg.exact_mask
     w = None if inputs.w is None else inputs.w.floats
     p = None if inputs.p is None else inputs.p.floats
-    return enclose_arrays(function, name, inputs.x.floats, inputs.y.floats, w, p, exact)
+    return inputs.x.floats, inputs.y.floats, w, p, exact
+
+
+def enclose_balls(function: str, name: str, inputs) -> BallEnclosure | None:
+    """Double-word balls of quantity ``name`` for every element of ``inputs`` (float64 outputs),
+    or None when the fast path is off."""
+    if not _enabled:
+        return None
+    return enclose_ball_arrays(function, name, *_exact_arguments(inputs))
+
+
+def enclose_ball_arrays(function, name, x, y, w=None, p=None, exact=None) -> BallEnclosure:
+    """Double-word balls of quantity ``name`` of ``function`` at flat float64 arguments (as
+    enclose_arrays; ``ok`` is False off the float64 fast domain)."""
+    n = x.size
+    w = np.ones(n) if w is None else w
+    p = np.ones(n) if p is None else p
+    h, l, r = (np.full(n, np.nan) for _ in range(3))  # noqa: E741
+    with np.errstate(all="ignore"):
+        if function == "binary_cross_entropy":
+            ok = bce_dd.eligible(x, y, w)
+        else:
+            ok = logits_dd.eligible(x, y, w, p)
+        if exact is not None:
+            ok = ok & exact
+        for start in range(0, n, CHUNK):
+            stop = min(n, start + CHUNK)
+            sel = ok[start:stop]
+            if not sel.any():
+                continue
+            idx = slice(start, stop) if sel.all() else np.flatnonzero(sel) + start
+            if function == "binary_cross_entropy":
+                ball = bce_dd.enclose(name, x[idx], y[idx], w[idx])
+            else:
+                ball = logits_dd.enclose(name, x[idx], y[idx], w[idx], p[idx])
+            h[idx], l[idx], r[idx] = ball
+        ok = ok & np.isfinite(h) & np.isfinite(l) & np.isfinite(r)
+    return BallEnclosure(h, l, r, ok)
+
+
+def scale_balls(enc: BallEnclosure, g: np.ndarray | None, g_balls=None):
+    """(h, l, r) of ``q * g`` from balls of ``q`` and exact float64 ``g`` (or balls of g)."""
+    ball = (enc.h, enc.l, enc.r)
+    with np.errstate(all="ignore"):
+        if g_balls is not None:
+            return B.mul(ball, g_balls)
+        if g is None or (g == 1).all():
+            return ball
+        return B.mul_float(ball, g)
+
+
+def divide_balls(ball, n: float):
+    """(h, l, r) of ``ball / n`` for an exact float64 ``n > 0``."""
+    if n == 1.0:
+        return ball
+    with np.errstate(all="ignore"):
+        one = np.ones_like(ball[0])
+        return B.div(ball, (one * n, one * 0.0, one * 0.0))
 
 
 def enclose_arrays(function, name, x, y, w=None, p=None, exact=None) -> Enclosure:
@@ -120,7 +195,16 @@ def divide(lo, hi, n: float):
 
 
 __all__ = [
+    "BallEnclosure",
     "Enclosure",
+    "ball_group_sums",
+    "ball_of_ext",
+    "ball_of_fraction",
+    "decide_float64",
+    "divide_balls",
+    "enclose_ball_arrays",
+    "enclose_balls",
+    "scale_balls",
     "FAILED_ASSUMPTIONS",
     "STATS",
     "decide",

@@ -10,7 +10,7 @@ from mpmath.libmp import round_ceiling, round_floor, to_float
 
 from oracle.extended import Ext
 from oracle.fast import intervals as iv
-from oracle.linear_forms import enclose_transcendental_part
+from oracle.linear_forms import enclose_transcendental_part, enclose_value
 
 
 def _fraction_bounds(q: Fraction) -> tuple[float, float]:
@@ -48,3 +48,29 @@ def enclose_ext(value: Ext) -> tuple[float, float] | None:
     if not (np.isfinite(lo) and np.isfinite(hi)):
         return None
     return float(lo), float(hi)
+
+
+def ball_of_fraction(q: Fraction, err: Fraction = Fraction(0)) -> tuple[float, float, float]:
+    """A double-word ball holding every real within ``err`` of the rational ``q``."""
+    from oracle.fast.balls import constant
+
+    return constant(q, err)
+
+
+def ball_of_ext(value: Ext) -> tuple[float, float, float] | None:
+    """A double-word ball holding a finite exact value (its form enclosed at 200 bits), or None
+    (not finite, out of range, or too small to convert)."""
+    if not value.is_finite:
+        return None
+    form = value.form
+    if form.is_constant:
+        lo = hi = form.const
+    else:
+        lo, hi = enclose_value(form, 200)
+        if not isinstance(lo, Fraction) or not isinstance(hi, Fraction):
+            return None
+    try:
+        ball = ball_of_fraction((lo + hi) / 2, (hi - lo) / 2)
+    except OverflowError:
+        return None
+    return ball if all(np.isfinite(ball)) else None

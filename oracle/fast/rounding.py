@@ -67,3 +67,29 @@ def decide(lo: np.ndarray, hi: np.ndarray, ok: np.ndarray, fmt: Format):
         decided = usable & (r_lo == r_hi)
         bits = format_bits(np.where(decided, r_lo, 0.0), fmt)
     return decided, bits
+
+
+_MIN_DECIDED_EXPONENT = 55  # biased: |h| >= 2^-968, so half an ulp of h is a normal float
+
+
+def decide_float64(h: np.ndarray, l: np.ndarray, r: np.ndarray, ok: np.ndarray):  # noqa: E741
+    """(decided mask, uint64 bits) for double-word balls ``|v - (h + l)| <= r`` valid where
+    ``ok``: decided where ``v`` lies strictly inside the rounding interval of the float64 ``h``.
+
+    With ``a = |h|`` normal (at least 2^-968) and ``d = sign(h) l``, RN(v) = h when
+    ``-g_below / 2 < d - r`` and ``d + r < ulp(a) / 2`` (``g_below = ulp(a) / 2`` when ``a`` is a
+    power of two, else ``ulp(a)``; at the largest float the upper bound is the overflow threshold
+    itself). Both tests are made on RN(d + r) and RN(d - r): rounding is monotone and the bounds
+    are floats, so a rounded sum below (above) a bound means the exact one is too.
+    """
+    with np.errstate(all="ignore"):
+        fine = ok & np.isfinite(h) & np.isfinite(l) & np.isfinite(r)
+        bits = np.where(fine, h, 1.0).view(np.uint64)
+        biased = ((bits >> np.uint64(52)) & np.uint64(0x7FF)).astype(np.int64)
+        fine &= biased >= _MIN_DECIDED_EXPONENT
+        half = ((np.maximum(biased, _MIN_DECIDED_EXPONENT) - 53) << 52).view(np.float64)
+        power = (bits & np.uint64((1 << 52) - 1)) == 0
+        half_below = np.where(power, 0.5 * half, half)
+        d = np.where(h < 0, -l, l)
+        decided = fine & (d + r < half) & (d - r > -half_below)
+    return decided, np.where(decided, h, 0.0).view(np.uint64)

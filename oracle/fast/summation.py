@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from oracle.fast import balls as B
 from oracle.fast import intervals as iv
 
 _U = 2.0**-53
@@ -33,3 +34,30 @@ def group_sums(lo: np.ndarray, hi: np.ndarray, ok: np.ndarray, index: np.ndarray
         out_lo, out_hi = iv.down(s_lo - e_lo), iv.up(s_hi + e_hi)
         good = ~bad & np.isfinite(out_lo) & np.isfinite(out_hi) & (count * _U <= 0.005)
     return out_lo, out_hi, good
+
+
+def ball_group_sums(h, l, r, ok, index: np.ndarray, n: int):  # noqa: E741
+    """(h, l, r, ok) per group: double-word balls of the sums of the member balls.
+
+    Members are added pairwise (a balanced tree) with balls.add, whose radius bounds each
+    addition's rounding error and carries the members' radii (docs/certification.md, section
+    10.5); padding members are the exact ball 0. A group with a member that is not ``ok`` is not
+    ``ok``."""
+    with np.errstate(all="ignore"):
+        order = np.argsort(index, kind="stable")
+        counts = np.bincount(index, minlength=n)
+        width = int(counts.max()) if n else 0
+        bad = np.bincount(index, weights=(~ok).astype(np.float64), minlength=n) > 0
+        cols = np.arange(index.size) - np.repeat(np.cumsum(counts) - counts, counts)
+        rows = index[order]
+        grid = [np.zeros((n, max(width, 1))) for _ in range(3)]
+        for g, v in zip(grid, (h, l, r), strict=True):
+            g[rows, cols] = np.where(ok, v, 0.0)[order]
+        balls = tuple(grid)
+        while balls[0].shape[1] > 1:
+            if balls[0].shape[1] % 2:
+                balls = tuple(np.concatenate([b, np.zeros((n, 1))], axis=1) for b in balls)
+            balls = B.add(tuple(b[:, 0::2] for b in balls), tuple(b[:, 1::2] for b in balls))
+        out = tuple(b[:, 0] for b in balls)
+        good = ~bad & np.isfinite(out[0]) & np.isfinite(out[2])
+    return out[0], out[1], out[2], good
