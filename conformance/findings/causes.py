@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from mpmath import mp
 
+from conformance.backends.protocol import promoted_dtype
 from conformance.cases import Case, CaseError, argument_dtype, result_dtype
 from conformance.findings import kernels as k
 from conformance.findings.arithmetic import Scalar, cmax, exp, log, log1p, to
@@ -330,6 +331,22 @@ def kernel_in_float32(backend: str, g: Gathered) -> Scalar | None:
     return None if out is None else to(out, g.dtype)
 
 
+def mixed_finite(g: Gathered, got: Scalar, ex: Any) -> bool:
+    """A mixed-dtype case with finite inputs and a finite output."""
+    return bool(g.argument_dtypes) and finite_in_and_out(g, got, ex)
+
+
+def kernel_in_promoted_dtype(backend: str, g: Gathered) -> Scalar | None:
+    """The backend's kernel formula with every argument widened to the promoted dtype of the
+    case, its result rounded once to the dtype the kernel returns."""
+    narrow = kernel(backend, g)
+    if narrow is None:
+        return None
+    wide = promoted_dtype({g.dtype, *(d for _, d in g.argument_dtypes)})
+    out = kernel(backend, replace(_widened(g, wide), argument_dtypes=()))
+    return None if out is None else to(out, narrow.dtype.name)
+
+
 # ------------------------------------------------------------------ probes
 
 
@@ -622,6 +639,22 @@ CAUSES: tuple[Cause, ...] = (
         formula=kernel,
         repaired=repaired_paddle_bce,
         repaired_text="log1p(-x)",
+    ),
+    Cause(
+        id="mixed-dtypes-narrow-intermediates",
+        mechanism=(
+            "with mixed dtypes, part of the formula runs in the narrower argument's dtype "
+            "(e.g. log_sigmoid(input) or the unweighted loss rounded to float32 or bfloat16) "
+            "and only the last operations in the wider one, so the result, returned in the "
+            "wider dtype, carries the narrow rounding error"
+        ),
+        tier="defect",
+        backends=("torch", "paddle"),
+        source={"torch": TORCH_FILES, "paddle": PADDLE_FILES},
+        condition=mixed_finite,
+        formula=kernel,
+        repaired=kernel_in_promoted_dtype,
+        repaired_text="the same formula with every argument in the promoted dtype",
     ),
     Cause(
         id="reduced-precision-intermediates",
