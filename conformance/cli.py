@@ -108,7 +108,7 @@ def _parser() -> argparse.ArgumentParser:
             "--profile", choices=("ci", "dev", "deep"), default="ci" if name == "run" else "dev"
         )
         sp.add_argument(
-            "--seed", type=int, default=0, help="Hypothesis seed (same seed, same verdicts)"
+            "--seed", type=int, default=0, help="seed of the case generator (same seed, same cases, verdicts and reports)"
         )
         sp.add_argument(
             "--function",
