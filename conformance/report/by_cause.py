@@ -2,8 +2,9 @@
 
 A run's classes are grouped by the ``cause`` attached to them (conformance.findings); records
 written before the findings have none and form one group "no cause recorded". Groups are listed
-with "unexplained" (and "no cause recorded") first, then by tier where the records carry one
-(defect, contract, convention, out-of-contract), then by number of cases. Each group carries
+with "unexplained" (and "no cause recorded") first, then by the most severe tier among their
+classes (defect, contract, convention, out-of-contract), then by number of cases; a group whose
+classes have several tiers shows each with its count. Each group carries
 what its first-screen row shows: tier, mechanism, dtypes, quantities, numbers of classes and
 cases, the worst element's severity, and a single-element reproducer of its commonest class.
 """
@@ -24,17 +25,42 @@ UNEXPLAINED = "unexplained"
 NO_CAUSE = "no cause recorded"
 NAMES = {"input": "x", "target": "y", "weight": "w", "pos_weight": "p"}
 _EVIDENCE = re.compile(r"(reproduced bit for bit|probe) on (\d+) of (\d+) example")
-TIER_ORDER = {"defect": 0, "contract": 1, "convention": 2, "out-of-contract": 3}
+TIER_ORDER = {"defect": 0, "contract": 1, "convention": 2, "out_of_contract": 3}
 MAX_VALUES_SHOWN = 4
+
+
+def tier_breakdown(classes: list[Any]) -> str:
+    """The tiers of ``classes``, most severe first, with counts where they are mixed:
+    "defect" or "defect 27, convention 16"; "-" where the records carry no tier."""
+    counts: dict[str, int] = {}
+    for c in classes:
+        t = getattr(c, "tier", "") or "-"
+        counts[t] = counts.get(t, 0) + 1
+    order = sorted(counts, key=lambda t: (TIER_ORDER.get(t, len(TIER_ORDER)), t))
+    if len(order) == 1:
+        return order[0]
+    return ", ".join(f"{t} {counts[t]}" for t in order)
 
 
 @dataclass
 class CauseGroup:
     cause: str
     mechanism: str = ""
-    tier: str = "-"
     source: str = ""
     classes: list[Any] = field(default_factory=list)
+
+    @property
+    def tier(self) -> str:
+        """The tiers of the group's classes (tier_breakdown)."""
+        return tier_breakdown(self.classes)
+
+    @property
+    def rank(self) -> int:
+        """The most severe tier among the group's classes (TIER_ORDER)."""
+        return min(
+            (TIER_ORDER.get(getattr(c, "tier", ""), len(TIER_ORDER)) for c in self.classes),
+            default=len(TIER_ORDER),
+        )
 
     @property
     def cases(self) -> int:
@@ -100,14 +126,11 @@ def cause_groups(run: Any) -> list[CauseGroup]:
                     if key == UNEXPLAINED
                     else ""
                 ),
-                tier=getattr(cls, "tier", "") or "-",
                 source=getattr(cls, "source", ""),
             )
         g.classes.append(cls)
     first = [groups.pop(k) for k in (UNEXPLAINED, NO_CAUSE) if k in groups]
-    rest = sorted(
-        groups.values(), key=lambda g: (TIER_ORDER.get(g.tier, len(TIER_ORDER)), -g.cases, g.cause)
-    )
+    rest = sorted(groups.values(), key=lambda g: (g.rank, -g.cases, g.cause))
     return first + rest
 
 

@@ -143,7 +143,7 @@ def _summary_table(report: AuditReport) -> list[str]:
     columns = verdict_columns(rows)
     head = "".join(
         f"<th>{escape(h)}</th>"
-        for h in ["backend", "function", "dtype", "cases", "max ULP", *columns]
+        for h in ["backend", "function", "dtype", "cases", "divergence classes (tiers)", *columns]
     )
     out = [f"<table><tr>{head}</tr>"]
     for run in report.runs:
@@ -158,7 +158,7 @@ def _summary_table(report: AuditReport) -> list[str]:
             out.append(
                 f"<tr><td>{escape(r.backend)}</td><td><code>{escape(r.function)}</code></td>"
                 f'<td><code>{escape(r.dtype)}</code></td><td class="n">{r.cases}</td>'
-                f'<td class="n">{escape(fmt_ulp(r.max_ulp))}</td>{counts}</tr>'
+                f"<td>{escape(r.classes_by_tier)}</td>{counts}</tr>"
             )
     out.append(
         '</table><p class="note">Verdict columns count checked quantities '

@@ -22,6 +22,7 @@ from conformance.report.by_cause import (
     element_inputs,
     element_reproducer,
     recorded_got,
+    tier_breakdown,
 )
 from conformance.report.severity import format_bits, format_relative_error, severity, worse
 
@@ -58,6 +59,14 @@ class SummaryRow:
     cases: int = 0
     max_ulp: float | None = None
     verdicts: dict[str, int] = field(default_factory=dict)
+    classes: list = field(default_factory=list)  # the run's divergence classes of this cell
+
+    @property
+    def classes_by_tier(self) -> str:
+        """ "0", or the number of divergence classes and their tiers: "12: defect 9, ..."."""
+        if not self.classes:
+            return "0"
+        return f"{len(self.classes)}: {tier_breakdown(self.classes)}"
 
 
 def fmt_ulp(ulp: float | None) -> str:
@@ -96,6 +105,10 @@ def summary_rows(run: BackendRun) -> list[SummaryRow]:
     for (function, dtype), row in rows.items():
         totals = {q: n for (f, d, q), n in per_quantity.items() if (f, d) == (function, dtype)}
         row.cases = totals.get("value", max(totals.values(), default=0))
+    for cls in run.divergences:
+        row = rows.get((cls.function, cls.dtype))
+        if row is not None:
+            row.classes.append(cls)
     return list(rows.values())
 
 
@@ -214,7 +227,7 @@ def _backend_line(run: BackendRun) -> list[str]:
 def _summary_table(report: AuditReport) -> list[str]:
     rows = [r for run in report.runs for r in summary_rows(run)]
     columns = verdict_columns(rows)
-    header = ["backend", "function", "dtype", "cases", "max ULP", *columns]
+    header = ["backend", "function", "dtype", "cases", "divergence classes (tiers)", *columns]
     out = ["| " + " | ".join(header) + " |", "|" + "---|" * 3 + "---:|" * (2 + len(columns))]
     for run in report.runs:
         run_rows = summary_rows(run)
@@ -228,7 +241,7 @@ def _summary_table(report: AuditReport) -> list[str]:
                 md_code(r.function, True),
                 md_code(r.dtype, True),
                 str(r.cases),
-                fmt_ulp(r.max_ulp),
+                md_text(r.classes_by_tier),
                 *[str(r.verdicts.get(v, 0) or "") for v in columns],
             ]
             out.append("| " + " | ".join(cells) + " |")

@@ -167,9 +167,12 @@ def test_load_json_report_rejects_non_json(tmp_path):
 
 
 def test_markdown_has_summary_table():
-    md = render_markdown(make_report())
-    assert "| backend | function | dtype | cases | max ULP | conforms | value_mismatch |" in md
-    assert "| torch | `binary_cross_entropy` | `float32` | 40 | 12 | 37 | 3 |" in md
+    report = make_report()
+    report.runs[0].divergences[0].tier = "defect"
+    md = render_markdown(report)
+    header = "| backend | function | dtype | cases | divergence classes (tiers) | conforms |"
+    assert header in md
+    assert "| torch | `binary_cross_entropy` | `float32` | 40 | 1: defect | 37 | 3 |" in md
     assert "nan_mismatch |" not in md.split("## Summary")[1].split("\n\n")[1].splitlines()[0]
 
 
