@@ -183,8 +183,13 @@ def scale(lo, hi, g_lo, g_hi):
     with np.errstate(all="ignore"):
         same = g_lo == g_hi
         if same.all():
-            return iv.mul_point(g_lo, (lo, hi)) if not (g_lo == 1).all() else (lo, hi)
-        return iv.mul((lo, hi), (g_lo, g_hi))
+            if (g_lo == 1).all():
+                return lo, hi
+            s_lo, s_hi = iv.mul_point(g_lo, (lo, hi))
+        else:
+            s_lo, s_hi = iv.mul((lo, hi), (g_lo, g_hi))
+        zero = (lo == 0) & (hi == 0)  # the exact zero times a finite g is the exact zero
+        return np.where(zero, 0.0, s_lo), np.where(zero, 0.0, s_hi)
 
 
 def divide(lo, hi, n: float):

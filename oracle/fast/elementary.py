@@ -136,6 +136,19 @@ def log1p_interval(u: np.ndarray):
     return _k_ln2_plus_log1p(np.where(small, 0.0, 1.0), f)
 
 
+def log_pair_interval(a: np.ndarray):
+    """Intervals holding log a and log(1 - a) for float64 2^-1020 <= a <= 0.5 (a normal).
+
+    Both logarithms share one pass: log a = e ln 2 + log1p(m - 1) as in log_interval, and
+    log(1 - a) = log1p(-a) for a <= 0.2929, -ln 2 + log1p(1 - 2a) above (1 - 2a exact by
+    Sterbenz: 2a in [0.5858, 1]). Only a needs the frexp reduction.
+    """
+    near0 = a <= 0.2929
+    k_b = np.where(near0, 0.0, -1.0)
+    f_b = np.where(near0, -a, 1.0 - 2.0 * a)
+    return _k_ln2_plus_log1p(*_reduced(a)), _k_ln2_plus_log1p(k_b, f_b)
+
+
 def log1m_interval(x: np.ndarray):
     """An interval holding log(1 - x) for float64 2^-1020 <= x < 1 (or x == 0)."""
     near0 = x <= 0.2929

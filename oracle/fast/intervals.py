@@ -96,10 +96,10 @@ def reciprocal_positive(a):
 
 
 def divide_point(a, n: float):
-    """``a / n`` for an exact float64 ``n > 0``."""
+    """``a / n`` for an exact float64 ``n > 0`` (an endpoint 0 stays exactly 0)."""
     if n == 1.0:
         return a
-    return down(a[0] / n), up(a[1] / n)
+    return np.where(a[0] == 0, 0.0, down(a[0] / n)), np.where(a[1] == 0, 0.0, up(a[1] / n))
 
 
 def relative(v: np.ndarray, eta: float):

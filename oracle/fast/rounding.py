@@ -59,13 +59,17 @@ def format_bits(r: np.ndarray, fmt: Format) -> np.ndarray:
 
 
 def decide(lo: np.ndarray, hi: np.ndarray, ok: np.ndarray, fmt: Format):
-    """(decided mask, uint64 bits) for enclosures ``[lo, hi]`` valid where ``ok``."""
+    """(decided mask, uint64 bits) for enclosures ``[lo, hi]`` valid where ``ok``.
+
+    An enclosure ``[0, 0]`` holds only the exact zero, which rounds to +0 (bits 0) as on the
+    exact path; any other enclosure must have one strict sign."""
     with np.errstate(all="ignore"):
         usable = ok & np.isfinite(lo) & np.isfinite(hi) & ((lo > 0) | (hi < 0)) & (lo <= hi)
         r_lo = round_in_format(np.where(usable, lo, 1.0), fmt)
         r_hi = round_in_format(np.where(usable, hi, 1.0), fmt)
-        decided = usable & (r_lo == r_hi)
-        bits = format_bits(np.where(decided, r_lo, 0.0), fmt)
+        rounded = usable & (r_lo == r_hi)
+        bits = format_bits(np.where(rounded, r_lo, 0.0), fmt)
+        decided = rounded | (ok & (lo == 0) & (hi == 0))
     return decided, bits
 
 

@@ -16,6 +16,7 @@ import pytest
 
 import oracle
 from oracle import fast
+from oracle.formats import format_of
 from tests.oracle_fast import points
 
 FUNCTIONS = ("binary_cross_entropy", "binary_cross_entropy_with_logits")
@@ -81,3 +82,36 @@ def test_fast_path_equals_exact_path_bit_for_bit(function, dtype, reduction):
         for q in on:
             assert _bits(on[q]) == _bits(off[q]), (q, broadcast, on[q], off[q])
         assert decided_fast > 0  # the fast path really answered
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
+@pytest.mark.parametrize("reduction", ["none", "mean"])
+def test_bce_exact_zeros_are_decided_as_plus_zero(dtype, reduction):
+    """x = 1/2 (target), x = y (input), x = y in {0, 1} (value, weight), clamped x with y = 1 and
+    x = 1 with y = 0 (input): the fast path decides these exact zeros as +0, like the exact path."""
+    x = np.array([0.5, 0.25, 0.75, 0.0, 1.0, 0.0, 1.0, 0.5, 0.3])
+    y = np.array([0.1, 0.25, 0.75, 0.0, 1.0, 1.0, 0.0, 0.5, 0.7])
+    args = {"x": x, "y": y, "w": np.linspace(0.5, 2.0, x.size), "g": -np.ones(x.size)}
+    fast_out = _call("binary_cross_entropy", args, DTYPES[dtype], reduction, True, False)
+    exact_out = _call("binary_cross_entropy", args, DTYPES[dtype], reduction, False, False)
+    for q in fast_out:
+        assert _bits(fast_out[q]) == _bits(exact_out[q]), q
+    zeros = {"value": [3, 4], "weight": [3, 4], "target": [0, 7], "input": [1, 2, 5, 6, 7]}
+    for q, where in zeros.items():
+        enc = fast.enclose_arrays("binary_cross_entropy", q, x, y)
+        assert (enc.lo[where] == 0).all() and (enc.hi[where] == 0).all(), q
+        decided, bits = fast.decide(enc.lo, enc.hi, enc.ok, format_of(DTYPES[dtype]))
+        assert decided[where].all() and (bits[where] == 0).all(), q
+
+
+@pytest.mark.parametrize("fmt", ["float16", "bfloat16"])
+def test_bce_log_table_equals_the_direct_enclosures(fmt):
+    from oracle.fast import bce
+
+    values = bce._format_values(fmt)
+    assert values[0] == 0 and values[-1] == 1 and (np.diff(values) > 0).all()
+    assert bce._narrow_patterns(values)[0] == fmt
+    assert bce._narrow_patterns(np.array([-0.0, 0.5])) is None  # -0 is not in the table
+    for tabled, direct in zip(bce._logs(values), bce._logs_direct(values), strict=True):
+        for a, b in zip(tabled, direct, strict=True):
+            assert _bits(a) == _bits(b)
