@@ -108,7 +108,10 @@ def _parser() -> argparse.ArgumentParser:
             "--profile", choices=("ci", "dev", "deep"), default="ci" if name == "run" else "dev"
         )
         sp.add_argument(
-            "--seed", type=int, default=0, help="seed of the case generator (same seed, same cases, verdicts and reports)"
+            "--seed",
+            type=int,
+            default=0,
+            help="seed of the case generator (same seed, same cases, verdicts and reports)",
         )
         sp.add_argument(
             "--function",
@@ -145,6 +148,18 @@ def _parser() -> argparse.ArgumentParser:
             action="store_true",
             help="count every tier (also convention and out-of-contract divergences)",
         )
+
+    sp = sub.add_parser(
+        "render",
+        help="attribute the classes of a JSON report again and rewrite its JSON, Markdown and HTML",
+    )
+    sp.add_argument("report", type=Path, help="an audit report (JSON) written by `audit`")
+    sp.add_argument(
+        "--report-dir", type=Path, default=None, help="write here (default: the report's folder)"
+    )
+    sp.add_argument(
+        "--report-stem", default=None, help="file name stem (default: the report's own)"
+    )
 
     sp = sub.add_parser("replay", help="evaluate the cases of a JSON file and print each verdict")
     common(sp, many_backends=False)
@@ -241,6 +256,28 @@ def _audit(args) -> int:
             print(f"wrote {path}")
     specs = dict(zip((r.backend for r in report.runs), args.backend))
     return _verdict(report, baseline, args.command, args.strict, specs)
+
+
+def _render(args) -> int:
+    """``render REPORT.json``: the same records, causes attached by the current registry,
+    written again (the audit's own writers; nothing is re-run against a backend)."""
+    from conformance.findings import attach_causes
+    from conformance.report.report_files import write_reports
+    from conformance.report.report_json import ReportValidationError, load_json_report
+
+    if args.report_dir is None:
+        args.report_dir = args.report.parent
+    stem = args.report_stem if args.report_stem is not None else args.report.stem
+    args.report_stem = stem
+    _check_report_destination(args)
+    try:
+        report = load_json_report(args.report)
+    except (OSError, ReportValidationError) as exc:
+        raise UsageError(f"{args.report}: {str(exc).splitlines()[0]}") from None
+    attach_causes(report)
+    for path in write_reports(report, args.report_dir, stem).values():
+        print(f"wrote {path}")
+    return EXIT_OK
 
 
 def _verdict(report, baseline, command: str, strict: bool, specs: dict[str, str]) -> int:
@@ -370,6 +407,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "replay":
             return _replay(args)
+        if args.command == "render":
+            return _render(args)
         return _audit(args)
     except UsageError as exc:
         print(f"bce-conformance: error: {exc}", file=sys.stderr)
