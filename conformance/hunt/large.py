@@ -91,13 +91,31 @@ def case_from_recipe(recipe: Any, data: dict, legacy) -> Case:
     )
 
 
+_MIX = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9)  # odd 64-bit multipliers
+
+
 def pool_of(case: Case) -> tuple[np.ndarray, np.ndarray]:
-    """(indices of the distinct elements, index of each element's pool entry)."""
+    """(indices of the distinct elements, index of each element's pool entry).
+
+    The (input, target, weight) bit patterns of each element are mixed into one 64-bit key and
+    the keys made unique (a 1-D sort: about ten times faster than a row-wise unique over 10^7
+    rows). A collision of keys would merge different elements, so every element is then checked
+    against its pool entry bit for bit; on any mismatch the row-wise unique decides."""
     columns = [case.input.reshape(-1), case.target.reshape(-1)]
     if case.weight is not None and case.weight.shape == case.target.shape:
         columns.append(case.weight.reshape(-1))
-    bits = np.stack([c.view(f"u{c.dtype.itemsize}").astype(np.uint64) for c in columns], axis=1)
-    _, first, inverse = np.unique(bits, axis=0, return_index=True, return_inverse=True)
+    bits = [c.view(f"u{c.dtype.itemsize}").astype(np.uint64) for c in columns]
+    key = np.zeros(bits[0].shape, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for b, m in zip(bits, _MIX):
+            key ^= b * np.uint64(m)
+            key = (key << np.uint64(7)) | (key >> np.uint64(57))
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    if all(np.array_equal(b[first][inverse], b) for b in bits):
+        return first, inverse
+    rows = np.stack(bits, axis=1)
+    _, first, inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
     return first, inverse.reshape(-1)
 
 

@@ -90,3 +90,29 @@ def test_a_report_holds_a_large_cases_recipe_never_its_arrays():
     text = json.dumps(AuditReport("t", "o", "large", 0, "", runs=[run]).to_json())
     assert len(text) < 200_000
     assert all("recipe" in d.minimal.case for d in run.divergences)
+
+
+def _check_pool(case, first, inverse):
+    columns = [a.reshape(-1) for a in (case.input, case.target, case.weight) if a is not None]
+    for flat in columns:
+        assert np.array_equal(flat[first][inverse].view(np.uint8), flat.view(np.uint8))
+    rows = {tuple(c[i].tobytes() for c in columns) for i in first}
+    assert len(rows) == first.size  # the pool entries are distinct
+
+
+def test_the_pool_maps_every_element_to_an_equal_entry():
+    from conformance.hunt.large import large_case, pool_of
+
+    case = large_case("binary_cross_entropy", "float32", "random", 10_000, 0, "mean", "full")
+    first, inverse = pool_of(case)
+    _check_pool(case, first, inverse)
+
+
+def test_colliding_keys_fall_back_to_the_row_wise_pool(monkeypatch):
+    import conformance.hunt.large as large
+
+    monkeypatch.setattr(large, "_MIX", (0, 0, 0))  # every key 0: one false pool entry
+    case = large.large_case("binary_cross_entropy", "float32", "mixed", 10_000, 0, "sum")
+    first, inverse = large.pool_of(case)
+    assert first.size > 1
+    _check_pool(case, first, inverse)
