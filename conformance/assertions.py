@@ -11,7 +11,7 @@ from collections.abc import Container
 
 from conformance.backends.protocol import Backend
 from conformance.cases import Case
-from conformance.evaluate import Runner, evaluate_case
+from conformance.judge.evaluate import Runner, evaluate_case
 from conformance.records import DIVERGENT
 from conformance.report.reproducer import reproducer
 

@@ -204,7 +204,7 @@ def _audit(args) -> int:
     _check_report_destination(args)
     baseline = None
     if args.baseline is not None:
-        from conformance.baseline import BaselineError, load_baseline
+        from conformance.gate.baseline import BaselineError, load_baseline
 
         try:
             baseline = load_baseline(args.baseline)
@@ -286,7 +286,7 @@ def _verdict(report, baseline, command: str, strict: bool, specs: dict[str, str]
 
     counted = counted_tiers(strict)
     if baseline is not None:
-        from conformance.baseline import gate
+        from conformance.gate.baseline import gate
 
         result = gate(report, baseline, counted)
         print(result.render())
@@ -318,7 +318,7 @@ def _finite_float(text: str) -> float:
 
 def _replay(args) -> int:
     from conformance.cases import Case, CaseError
-    from conformance.evaluate import evaluate_case
+    from conformance.judge.evaluate import evaluate_case
 
     try:
         data = json.loads(args.cases.read_text(), parse_float=_finite_float)

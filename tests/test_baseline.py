@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conformance.baseline import (
+from conformance.gate.baseline import (
     FORMAT,
     BaselineError,
     baseline_from_report,

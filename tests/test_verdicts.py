@@ -11,7 +11,7 @@ import numpy as np
 from conformance.backends.isolation import IsolatedRunner, evaluate_in_process
 from conformance.cases import Case
 from conformance.cli import main
-from conformance.evaluate import evaluate_case
+from conformance.judge.evaluate import evaluate_case
 from tests.plugins_fixtures import wrong_backends as toys
 
 GOOD = Case(

@@ -164,5 +164,13 @@ def attach_causes(report: Any, control: bool = False) -> Any:
     return report
 
 
+def baseline_explanation(cls: Any) -> str:
+    """The baseline text of an attributed class: cause, mechanism, evidence, kernel source."""
+    if cls.cause == UNEXPLAINED:
+        return f"{UNEXPLAINED}: {cls.evidence}"
+    text = f"{cls.cause}: {cls.mechanism} ({cls.evidence}"
+    return text + (f"; {cls.source})" if cls.source else ")")
+
+
 def cause_of(cause_id: str) -> Cause | None:
     return BY_ID.get(cause_id)

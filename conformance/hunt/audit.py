@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 
 from conformance.backends.protocol import Backend, Call, Outcome
 from conformance.cases import Case
-from conformance.evaluate import QuantityResult, evaluate_case, offered_gradients
-from conformance.expectation import expect, gradient_arguments
 from conformance.findings.tiers import tier_of
 from conformance.hunt import purposes as P
 from conformance.hunt.coverage import Coverage
@@ -28,6 +26,8 @@ from conformance.hunt.large import KINDS, large_case, recipe_reproducer
 from conformance.hunt.minimize import candidates
 from conformance.hunt.profiles import Profile
 from conformance.hunt.scan import scan as scan_errors
+from conformance.judge.evaluate import QuantityResult, evaluate_case, offered_gradients
+from conformance.judge.expectation import expect, gradient_arguments
 from conformance.records import (
     DIVERGENT,
     BackendRun,

@@ -15,7 +15,7 @@ Kinds: ``constant`` (K = 1: every term equal, the worst case for a sequential ac
 ``mixed`` (K = 32 terms whose weights span 2^-20 .. 2^20: cancellation-free but badly scaled),
 ``random`` (K = 64 ordinary in-domain terms).
 
-The judge's bound for a reduced value (conformance.tolerances) is that of a pairwise summation:
+The judge's bound for a reduced value (conformance.judge.tolerances) is that of a pairwise summation:
 ``|S_hat - S| <= (k + ceil(log2 N) + 1) u sum|t_i|`` (divided by N for a mean), so a sequential
 float32 accumulation over 10^5 equal terms (error about N u / 2 relative) is flagged while a
 pairwise one conforms.
@@ -121,7 +121,7 @@ def pool_of(case: Case) -> tuple[np.ndarray, np.ndarray]:
 
 def large_expectation(case: Case, gradients: tuple[str, ...]):
     """The exact expectation of a large case from its pool (module docstring)."""
-    from conformance.expectation import Expectation, Expected
+    from conformance.judge.expectation import Expectation, Expected
 
     first, inverse = pool_of(case)
     counts = np.bincount(inverse, minlength=first.size)

@@ -16,7 +16,7 @@ The grid of one (function, dtype), every point representable in the dtype and ea
 A backend is called once on the whole grid (reduction ``none``) for the value and every gradient
 it offers of input and target, and once more with weights of ones for the gradients it offers of
 weight and pos_weight. Each quantity becomes one ScanSeries (conformance.records). Every element
-is judged by the comparison's own rules (conformance.comparison.element_verdicts).
+is judged by the comparison's own rules (conformance.judge.comparison.element_verdicts).
 """
 
 from __future__ import annotations
@@ -28,11 +28,11 @@ import numpy as np
 
 from conformance.backends.protocol import Backend, Call, Outcome
 from conformance.cases import Case
-from conformance.comparison import element_verdicts
-from conformance.evaluate import offered_gradients
-from conformance.expectation import expect
+from conformance.judge.comparison import element_verdicts
+from conformance.judge.evaluate import offered_gradients
+from conformance.judge.expectation import expect
+from conformance.judge.tolerances import tolerance
 from conformance.records import ScanSeries
-from conformance.tolerances import tolerance
 from oracle.formats import format_of
 
 Runner = Callable[[Call], Outcome]

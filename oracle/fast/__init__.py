@@ -65,6 +65,14 @@ class BallEnclosure:
     ok: np.ndarray
 
 
+def arithmetic_holds() -> bool:
+    """Whether the assumptions of every bound hold *now* (oracle.fast.assumptions; a few
+    microseconds). Checked on every entry to the fast path, before and after the enclosures are
+    computed: a library loaded after the oracle (or ``torch.set_flush_denormal(True)``) can
+    switch on flush-to-zero in this process, and a fast-path answer would then be wrong."""
+    return not assumptions.failures()
+
+
 def decides(fmt: Format) -> bool:
     """Whether the fast path tries outputs in ``fmt`` (float64: by double-word balls)."""
     return _enabled and fmt.name in ("float32", "float16", "bfloat16", "float64")
@@ -103,6 +111,8 @@ def enclose_ball_arrays(function, name, x, y, w=None, p=None, exact=None) -> Bal
     w = np.ones(n) if w is None else w
     p = np.ones(n) if p is None else p
     h, l, r = (np.full(n, np.nan) for _ in range(3))  # noqa: E741
+    if not arithmetic_holds():
+        return BallEnclosure(h, l, r, np.zeros(n, dtype=bool))
     with np.errstate(all="ignore"):
         if function == "binary_cross_entropy":
             ok = bce_dd.eligible(x, y, w)
@@ -122,6 +132,8 @@ def enclose_ball_arrays(function, name, x, y, w=None, p=None, exact=None) -> Bal
                 ball = logits_dd.enclose(name, x[idx], y[idx], w[idx], p[idx])
             h[idx], l[idx], r[idx] = ball
         ok = ok & np.isfinite(h) & np.isfinite(l) & np.isfinite(r)
+    if not arithmetic_holds():
+        ok = np.zeros(n, dtype=bool)
     return BallEnclosure(h, l, r, ok)
 
 
@@ -154,6 +166,8 @@ def enclose_arrays(function, name, x, y, w=None, p=None, exact=None) -> Enclosur
     p = np.ones(n) if p is None else p
     lo = np.full(n, np.nan)
     hi = np.full(n, np.nan)
+    if not arithmetic_holds():
+        return Enclosure(lo, hi, np.zeros(n, dtype=bool))
     with np.errstate(all="ignore"):
         if function == "binary_cross_entropy":
             ok = bce.eligible(x, y, w)
@@ -173,6 +187,8 @@ def enclose_arrays(function, name, x, y, w=None, p=None, exact=None) -> Enclosur
                 c_lo, c_hi = logits.enclose(name, x[idx], y[idx], w[idx], p[idx])
             lo[idx], hi[idx] = c_lo, c_hi
         ok = ok & np.isfinite(lo) & np.isfinite(hi) & (lo <= hi)
+    if not arithmetic_holds():
+        ok = np.zeros(n, dtype=bool)
     return Enclosure(lo, hi, ok)
 
 

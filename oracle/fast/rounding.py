@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from oracle.fast import assumptions
 from oracle.formats import Format
 
 
@@ -62,7 +63,9 @@ def decide(lo: np.ndarray, hi: np.ndarray, ok: np.ndarray, fmt: Format):
     """(decided mask, uint64 bits) for enclosures ``[lo, hi]`` valid where ``ok``.
 
     An enclosure ``[0, 0]`` holds only the exact zero, which rounds to +0 (bits 0) as on the
-    exact path; any other enclosure must have one strict sign."""
+    exact path; any other enclosure must have one strict sign. Nothing is decided while the
+    arithmetic assumptions fail (oracle.fast.assumptions, checked now)."""
+    ok = ok & (not assumptions.failures())
     with np.errstate(all="ignore"):
         usable = ok & np.isfinite(lo) & np.isfinite(hi) & ((lo > 0) | (hi < 0)) & (lo <= hi)
         r_lo = round_in_format(np.where(usable, lo, 1.0), fmt)
@@ -86,6 +89,7 @@ def decide_float64(h: np.ndarray, l: np.ndarray, r: np.ndarray, ok: np.ndarray):
     itself). Both tests are made on RN(d + r) and RN(d - r): rounding is monotone and the bounds
     are floats, so a rounded sum below (above) a bound means the exact one is too.
     """
+    ok = ok & (not assumptions.failures())  # nothing decided while an assumption fails
     with np.errstate(all="ignore"):
         fine = ok & np.isfinite(h) & np.isfinite(l) & np.isfinite(r)
         bits = np.where(fine, h, 1.0).view(np.uint64)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from conformance.backends.plugins import load_backend
-from conformance.baseline import load_baseline
+from conformance.gate.baseline import load_baseline
 
 BASELINE = Path(__file__).resolve().parents[2] / "reports" / "baseline.json"
 

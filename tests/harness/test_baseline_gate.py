@@ -8,8 +8,8 @@ recorded with their explanations in the baseline; only a new or unexplained clas
 import pytest
 
 from conformance.backends.protocol import DTYPES, FUNCTIONS
-from conformance.baseline import gate
 from conformance.findings.tiers import COUNTED_BY_DEFAULT
+from conformance.gate.baseline import gate
 from conformance.hunt.audit import audit_backend
 from conformance.hunt.profiles import PROFILES
 from conformance.records import AuditReport

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import oracle
 from conformance.backends.protocol import Call
-from conformance.tolerances import tolerance
+from conformance.judge.tolerances import tolerance
 from oracle.formats import format_of, from_bits, ulp_distance
 from oracle.linear_forms import Form, round_form_bits
 

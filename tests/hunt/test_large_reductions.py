@@ -6,10 +6,10 @@ import pytest
 import oracle
 from conformance.backends.plugins import load_backend
 from conformance.cases import Case, CaseError
-from conformance.expectation import expect
 from conformance.hunt.audit import audit_backend
 from conformance.hunt.large import large_case
 from conformance.hunt.profiles import Profile
+from conformance.judge.expectation import expect
 
 LOGITS = "binary_cross_entropy_with_logits"
 

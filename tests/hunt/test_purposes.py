@@ -7,11 +7,11 @@ import pytest
 
 import oracle
 from conformance.backends.protocol import DTYPES, FUNCTIONS
-from conformance.expectation import expect
 from conformance.hunt.audit import purpose_cases
 from conformance.hunt.coverage import api_form
 from conformance.hunt.profiles import PROFILES
 from conformance.hunt.structures import structures, weight_form_of
+from conformance.judge.expectation import expect
 
 CI = PROFILES["ci"]
 

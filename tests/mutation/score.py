@@ -50,10 +50,10 @@ def run_shared(spec: str, profile: str, seed: int, workdir: Path, extra: list[st
     """The same hunt as ``conformance run --in-process``, in this process: the oracle's
     expectations are computed once and serve every mutant (the cases depend on the seed alone).
     ``extra`` options other than --function/--dtype are not supported here (use --subprocess)."""
-    from conformance import expectation
     from conformance.backends.plugins import load_backend
     from conformance.hunt.audit import audit_backend
     from conformance.hunt.profiles import PROFILES
+    from conformance.judge import expectation
 
     expectation._CACHE_SIZE = max(expectation._CACHE_SIZE, 200_000)
     expectation._LARGE_CACHE_SIZE = max(expectation._LARGE_CACHE_SIZE, 256)

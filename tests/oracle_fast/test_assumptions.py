@@ -46,3 +46,40 @@ def test_round_to_an_unreadable_value_raises_the_oracles_error():
         oracle.round_to("zz", "float32")
     with pytest.raises(oracle.UnknownFormatError):
         oracle.round_to("1", "zz")
+
+
+def _ftz_case():
+    """A float64 input gradient whose weight's Veltkamp low half is subnormal: with
+    denormals-are-zero, Dekker's product loses about 2^-27 relative (found by a review)."""
+    x = np.array([float.fromhex("0x1.4f19dc2d194f5p-85")])
+    y = np.array([float.fromhex("0x1.6655fd5f8912cp-2")])
+    w = np.array([float.fromhex("0x1.d9a0eb76c772ap-1016")])
+    return oracle.binary_cross_entropy(x, y, weight=w, reduction="none")
+
+
+def test_flush_to_zero_switched_on_after_import_sends_every_output_to_the_exact_path():
+    torch = pytest.importorskip("torch")
+    fast.set_enabled(False)
+    try:
+        exact = _ftz_case().gradient("input", "float64")
+    finally:
+        fast.set_enabled(True)
+    if not torch.set_flush_denormal(True):
+        pytest.skip("this CPU cannot flush denormals")
+    try:
+        assert not fast.arithmetic_holds()
+        before = dict(fast.STATS)
+        got = _ftz_case().gradient("input", "float64")
+        assert fast.STATS["fast"] == before["fast"]  # nothing decided while the mode is on
+    finally:
+        torch.set_flush_denormal(False)
+    assert fast.arithmetic_holds()
+    assert got.tobytes() == exact.tobytes()
+
+
+def test_a_check_failing_after_import_leaves_the_enclosures_undecided(monkeypatch):
+    x = np.array([0.25, 0.5])
+    y = np.array([1.0, 0.0])
+    monkeypatch.setitem(assumptions.CHECKS, "no fused multiply-add", lambda: False)
+    assert not fast.enclose_arrays("binary_cross_entropy", "value", x, y).ok.any()
+    assert not fast.enclose_ball_arrays("binary_cross_entropy", "value", x, y).ok.any()

@@ -9,7 +9,7 @@ from mpmath import mp
 
 import oracle
 from conformance.cases import Case
-from conformance.expectation import expect
+from conformance.judge.expectation import expect
 from oracle.extended import Ext
 from oracle.linear_forms import Form
 

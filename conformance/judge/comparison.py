@@ -1,0 +1,102 @@
+"""Comparing a backend's array with the oracle's: ULP distance, condition-aware error, verdict.
+
+Per element, in this order:
+1. both NaN, or a ULP distance within the tolerance (±0 are at distance 0; the largest finite
+   value and infinity are 1 apart): conforms;
+2. one side NaN: ``nan_mismatch``;
+3. an infinity on either side: ``inf_mismatch``;
+4. otherwise ``value_mismatch`` - unless the quantity is a reduction and its error is inside the
+   condition-aware bound (conformance.judge.tolerances), which conforms.
+The verdict of the array is that of its worst element (NaN, then inf, then the largest ULP).
+The comparison never knows which backend produced the array.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from conformance.judge.tolerances import Tolerance, unit_roundoff
+from oracle.formats import format_of, ulp_distance
+
+_SEVERITY = {"conforms": 0, "value_mismatch": 1, "inf_mismatch": 2, "nan_mismatch": 3}
+
+
+@dataclass
+class Comparison:
+    verdict: str
+    element: tuple[int, ...] | None = None  # worst element
+    ulp: float | None = None  # ULP distance at the worst element
+    max_ulp: float | None = None  # largest finite ULP distance over the array
+    condition_error: float | None = None  # reductions: |got - exact| / (u * sum|t|)
+    expected: str = ""
+    got: str = ""
+
+
+def element_verdicts(
+    expected: np.ndarray, got: np.ndarray, tol: Tolerance
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rules 1-3 and the ULP part of rule 4 for every element of two flat arrays of one dtype:
+    (object array of verdicts, float64 array of ULP distances)."""
+    ulps = ulp_distance(expected, got)
+    e64 = expected.astype(np.float64)
+    g64 = got.astype(np.float64)
+    e_nan, g_nan = np.isnan(e64), np.isnan(g64)
+    verdicts = np.full(expected.shape, "conforms", dtype=object)
+    bad = ulps > tol.max_ulp
+    verdicts[bad] = "value_mismatch"
+    verdicts[bad & (np.isinf(e64) | np.isinf(g64))] = "inf_mismatch"
+    verdicts[bad & (e_nan ^ g_nan)] = "nan_mismatch"
+    return verdicts, ulps
+
+
+def compare(
+    expected: np.ndarray,
+    exact: np.ndarray,
+    got: np.ndarray,
+    tol: Tolerance,
+    abs_terms: np.ndarray | None = None,
+    n_terms: int | None = None,
+) -> Comparison:
+    """Compare ``got`` with the correctly rounded ``expected`` (same dtype) element by element."""
+    if got.shape != expected.shape or got.dtype != expected.dtype:
+        return Comparison(
+            verdict="shape_mismatch" if got.shape != expected.shape else "dtype_mismatch",
+            expected=f"{expected.dtype}{list(expected.shape)}",
+            got=f"{got.dtype}{list(got.shape)}",
+        )
+    if expected.size == 0:
+        return Comparison(verdict="conforms", max_ulp=0.0)
+    shape = expected.shape
+    exp_flat, got_flat = expected.reshape(-1), got.reshape(-1)
+    verdicts, ulps = element_verdicts(exp_flat, got_flat, tol)
+    g64 = got_flat.astype(np.float64)
+    e64 = exp_flat.astype(np.float64)
+    condition_errors = np.full(exp_flat.shape, np.nan)
+    if abs_terms is not None:
+        # Reduced elements: within the bound of a correct pairwise summation, they conform.
+        scales = unit_roundoff(format_of(expected.dtype).name) * np.broadcast_to(
+            abs_terms, shape
+        ).reshape(-1)
+        exact_flat = exact.reshape(-1)
+        bound = tol.condition_bound(n_terms or 1)
+        for i in np.flatnonzero(verdicts == "value_mismatch"):
+            error = abs(float(g64[i]) - exact_flat[i].approximate())
+            condition_errors[i] = error / scales[i] if scales[i] > 0 else np.inf
+            if condition_errors[i] <= bound:
+                verdicts[i] = "conforms"
+    severity = np.array([_SEVERITY[v] for v in verdicts], dtype=np.int64)
+    finite_ulps = np.where(np.isfinite(ulps), ulps, -1.0)
+    worst = int(np.lexsort((finite_ulps, severity))[-1])
+    return Comparison(
+        verdict=str(verdicts[worst]),
+        element=tuple(int(i) for i in np.unravel_index(worst, shape)) if shape else (),
+        ulp=float(ulps[worst]),
+        max_ulp=max(float(finite_ulps.max()), 0.0),
+        condition_error=None
+        if np.isnan(condition_errors[worst])
+        else float(condition_errors[worst]),
+        expected=repr(float(e64[worst])),
+        got=repr(float(g64[worst])),
+    )
