@@ -361,6 +361,33 @@ def kernel_in_promoted_dtype(backend: str, g: Gathered) -> Scalar | None:
     return None if out is None else to(out, narrow.dtype.name)
 
 
+def paddle_ignored_label(g: Gathered, got: Scalar, ex: Any) -> bool:
+    """Some element's target truncates to paddle's ignore_index (-100)."""
+    return any(k.paddle_ignored(e.y) for e in g.elements)
+
+
+def paddle_without_ignore_index(backend: str, g: Gathered) -> Scalar | None:
+    """paddle's kernel with the ignore_index test taken out (the loss formula everywhere)."""
+    if g.quantity == "value":
+        return k.reduce(
+            g, lambda e: k.paddle_weighted(e, k.paddle_logits_unweighted(e, ignore_index=False))
+        )
+    if g.quantity == "grad_input":
+        return k.sum_contributions(
+            g,
+            lambda e: k.paddle_grad_of_kernel(g, e, k.paddle_logits_diff(e, ignore_index=False)),
+        )
+    if g.quantity == "grad_weight":
+
+        def one(e: Element) -> Scalar:
+            v = k.paddle_logits_unweighted(e, ignore_index=False)
+            with np.errstate(all="ignore"):
+                return k.paddle_dout(g, v, e) * v
+
+        return k.sum_contributions(g, one)
+    return None
+
+
 # ------------------------------------------------------------------ probes
 
 
@@ -432,6 +459,23 @@ PADDLE_FILES = (
 )
 
 CAUSES: tuple[Cause, ...] = (
+    Cause(
+        id="paddle-ignore-index",
+        mechanism=(
+            "the with-logits kernel skips every element whose label truncates to its "
+            "ignore_index attribute, -100 (static_cast<int>(label) == -100, so any target in "
+            "(-101, -100]): loss and gradients 0; the Python API neither documents nor exposes "
+            "ignore_index"
+        ),
+        tier="out-of-contract",
+        backends=("paddle",),
+        source={"paddle": S["paddle_logits"] + " (ignore_index)"},
+        functions=(LOGITS,),
+        condition=paddle_ignored_label,
+        formula=kernel,
+        repaired=paddle_without_ignore_index,
+        repaired_text="the kernel without the ignore_index test",
+    ),
     Cause(
         id="target-gradient-ignores-nan-target",
         mechanism=(

@@ -12,6 +12,7 @@ so ``grad * v`` is ``v`` exactly; a mean divides by the number of loss elements 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -311,10 +312,22 @@ def _paddle_log_weight(e: Element) -> Scalar | None:
         return e.y * (e.p - _one(e.p)) + _one(e.p)
 
 
-def paddle_logits_unweighted(e: Element) -> Scalar:
+PADDLE_IGNORE_INDEX = -100  # the kernel's ignore_index attribute; the Python API leaves it
+
+
+def paddle_ignored(y: Scalar) -> bool:
+    """``static_cast<int>(label) == ignore_index``: a label in (-101, -100] is skipped (loss and
+    gradient 0)."""
+    v = float(y)
+    return math.isfinite(v) and math.trunc(v) == PADDLE_IGNORE_INDEX
+
+
+def paddle_logits_unweighted(e: Element, ignore_index: bool = True) -> Scalar:
     """Without pos_weight ``(max(x, 0) - x*y) + log(1 + exp(-|x|))``; with it (the Python layer
     passes ``log_weight``) ``(1 - y)*x + log_weight * (log(exp(-m) + exp(-x - m)) + m)``,
-    ``m = max(-x, 0)``. Neither uses log1p."""
+    ``m = max(-x, 0)``. Neither uses log1p. 0 for an ignored label (paddle_ignored)."""
+    if ignore_index and paddle_ignored(e.y):
+        return _zero(e.x)
     lw = _paddle_log_weight(e)
     x, y, one, zero = e.x, e.y, _one(e.x), _zero(e.x)
     with np.errstate(all="ignore"):
@@ -340,8 +353,11 @@ def paddle_logits_value(g: Gathered) -> Scalar:
     return reduce(g, lambda e: paddle_weighted(e, paddle_logits_unweighted(e)))
 
 
-def paddle_logits_diff(e: Element) -> Scalar:
-    """The grad kernel's ``diff`` (see SOURCES["paddle_logits_grad"]), branch for branch."""
+def paddle_logits_diff(e: Element, ignore_index: bool = True) -> Scalar:
+    """The grad kernel's ``diff`` (see SOURCES["paddle_logits_grad"]), branch for branch; 0 for
+    an ignored label."""
+    if ignore_index and paddle_ignored(e.y):
+        return _zero(e.x)
     lw = _paddle_log_weight(e)
     x, y, one, zero = e.x, e.y, _one(e.x), _zero(e.x)
     with np.errstate(all="ignore"):
