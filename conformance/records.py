@@ -161,7 +161,14 @@ class AuditReport:
     runs: list[BackendRun] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """The report as JSON data; a ``found_in`` example is written without its reproducer
+        (the larger original case: the minimal example's reproducer is the one to run)."""
+        data = asdict(self)
+        for run in data["runs"]:
+            for cls in run["divergences"]:
+                if cls.get("found_in"):
+                    cls["found_in"]["reproducer"] = ""
+        return data
 
 
 def report_from_json(data: dict[str, Any]) -> AuditReport:

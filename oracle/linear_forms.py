@@ -40,7 +40,6 @@ from collections.abc import Iterable, Mapping
 from fractions import Fraction
 
 from mpmath import iv
-from mpmath.libmp import from_man_exp
 
 from oracle.errors import UncertifiedError
 from oracle.formats import Format, round_rational_bits
@@ -51,8 +50,6 @@ LOG2: Key = ("log2",)
 PRECISION_CAP = 1 << 14
 # Below this binary exponent an enclosure endpoint is not turned into an exact Fraction.
 _EXACT_EXPONENT_FLOOR = -(1 << 20)
-# Beyond this argument e^{-t} is enclosed by powers of two instead of by mpmath's exp.
-_LARGE_EXP_ARGUMENT = Fraction(1 << 17)
 
 
 class Form:
@@ -230,13 +227,17 @@ def _widen(x):
 
 
 def _exp_neg(t: Fraction):
-    """An interval holding e^{-t} for rational t > 0."""
-    if t <= _LARGE_EXP_ARGUMENT:
+    """An interval holding e^{-t} for rational t > 0, with the working precision's relative
+    accuracy however large t is: the reduction of t by ln 2 loses about log2(t) bits, so the
+    exponential is taken with that many bits more (mpmath's exponent range is unbounded;
+    e^{-10^300} costs about 15 ms). Powers of two bracketing 2^{-t/ln 2} would be fast but
+    only within a factor 2^{t/10^4}, and a value printed from them has no correct digit."""
+    old = iv.prec
+    iv.prec = old + max(0, t.numerator.bit_length() - t.denominator.bit_length()) + 16
+    try:
         return _widen(iv.exp(-_iv_rational(t)))
-    # e^{-t} = 2^{-t/ln 2} and 1.4426 < 1/ln 2 < 1.4427.
-    upper_exp = -math.floor(t * Fraction(14426, 10000))
-    lower_exp = -math.ceil(t * Fraction(14427, 10000))
-    return iv.make_mpf((from_man_exp(1, lower_exp), from_man_exp(1, upper_exp)))
+    finally:
+        iv.prec = old
 
 
 def _log1p_small(u):

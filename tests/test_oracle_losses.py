@@ -439,3 +439,24 @@ def test_nan_anywhere_in_an_element_makes_every_gradient_nan(wrt):
 def test_nan_weight_makes_the_bce_weight_gradient_nan():
     r = oracle.binary_cross_entropy([0.5], [0.5], weight=[NAN], reduction="sum")
     assert np.isnan(r.gradient("weight", "float32")[0])
+
+
+@pytest.mark.parametrize(
+    "t", [Fraction(9935289, 64), Fraction(10**6), Fraction(10**30) + Fraction(1, 3)]
+)
+def test_a_tiny_expit_term_prints_with_every_digit_correct(t):
+    """c * expit_t = c / (1 + e^t) for t beyond 2^17 (once enclosed by powers of two only, so its
+    decimal had no correct digit and the 30-digit print raised: found by the mutation score at
+    seed 2, a with-logits input gradient at x = -155238.9). The closed form, evaluated with
+    mpmath at log2(t) + 400 bits, is the reference."""
+    from mpmath import mp
+
+    from oracle.extended import Ext
+    from oracle.linear_forms import Form
+
+    c = Fraction(65164056758255, 17592186044416)
+    text = Ext("finite", Form(Fraction(0), {("expit", t): c})).decimal(30)
+    with mp.workprec(t.numerator.bit_length() + 400):
+        u = mp.exp(-mp.mpf(t.numerator) / t.denominator)
+        reference = mp.mpf(c.numerator) / c.denominator * u / (1 + u)
+        assert abs(mp.mpf(text) - reference) <= abs(reference) * mp.mpf(10) ** -29

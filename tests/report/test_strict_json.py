@@ -4,8 +4,6 @@ import json
 import math
 from pathlib import Path
 
-import pytest
-
 from conformance.records import ScanPoint
 from conformance.report.report_json import load_json_report, report_to_json_text, write_json_report
 from tests.report.test_reports import make_report
@@ -49,7 +47,6 @@ def test_an_older_report_with_bare_tokens_still_loads(tmp_path):
     assert load_json_report(path).runs[0].scan[-1].x == math.inf
 
 
-@pytest.mark.xfail(strict=True, reason="published before the strict writer; re-publish")
 def test_every_published_report_parses_as_strict_json():
     for path in REPORTS:
         strict_loads(path.read_text())
