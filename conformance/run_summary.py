@@ -83,8 +83,12 @@ def summarize_run(run: BackendRun, counted: frozenset[str], spec: str) -> list[s
     if run.status != "completed":
         head = f"{run.backend} {run.version} ({run.device}): {run.status}: {run.message}"
         return [head]
-    state = "conforms" if not counted_classes else f"{len(counted_classes)} divergence class(es)"
-    by_tier = ", ".join(f"{t} {tiers[t]}" for t in TIERS if tiers[t])
+    state = (
+        "conforms"
+        if not counted_classes
+        else f"{len(counted_classes)} counted divergence class(es)"
+    )
+    by_tier = ", ".join(f"{t} {tiers[t]}" for t in TIERS if tiers[t] and t in counted)
     lines = [
         f"{run.backend} {run.version} ({run.device}): {state}"
         + (f" ({by_tier})" if by_tier else "")
