@@ -104,20 +104,21 @@ def enclose_balls(function: str, name: str, inputs) -> BallEnclosure | None:
     return enclose_ball_arrays(function, name, *_exact_arguments(inputs))
 
 
-def enclose_ball_arrays(function, name, x, y, w=None, p=None, exact=None) -> BallEnclosure:
-    """Double-word balls of quantity ``name`` of ``function`` at flat float64 arguments (as
-    enclose_arrays; ``ok`` is False off the float64 fast domain)."""
+def _by_chunks(function, name, x, y, w, p, exact, kernels, width: int):
+    """Per element, the ``width`` arrays a kernel module (``kernels``: the BCE and the
+    with-logits module, each with ``eligible`` and ``enclose``) computes, NaN off its domain,
+    and the mask of finite results, chunk by chunk. Nothing is computed, and the mask is empty,
+    while an arithmetic assumption fails (checked before and after)."""
     n = x.size
     w = np.ones(n) if w is None else w
     p = np.ones(n) if p is None else p
-    h, l, r = (np.full(n, np.nan) for _ in range(3))  # noqa: E741
+    out = tuple(np.full(n, np.nan) for _ in range(width))
     if not arithmetic_holds():
-        return BallEnclosure(h, l, r, np.zeros(n, dtype=bool))
+        return out, np.zeros(n, dtype=bool)
+    bce_kernel, logits_kernel = kernels
+    is_bce = function == "binary_cross_entropy"
     with np.errstate(all="ignore"):
-        if function == "binary_cross_entropy":
-            ok = bce_dd.eligible(x, y, w)
-        else:
-            ok = logits_dd.eligible(x, y, w, p)
+        ok = bce_kernel.eligible(x, y, w) if is_bce else logits_kernel.eligible(x, y, w, p)
         if exact is not None:
             ok = ok & exact
         for start in range(0, n, CHUNK):
@@ -126,14 +127,23 @@ def enclose_ball_arrays(function, name, x, y, w=None, p=None, exact=None) -> Bal
             if not sel.any():
                 continue
             idx = slice(start, stop) if sel.all() else np.flatnonzero(sel) + start
-            if function == "binary_cross_entropy":
-                ball = bce_dd.enclose(name, x[idx], y[idx], w[idx])
+            if is_bce:
+                values = bce_kernel.enclose(name, x[idx], y[idx], w[idx])
             else:
-                ball = logits_dd.enclose(name, x[idx], y[idx], w[idx], p[idx])
-            h[idx], l[idx], r[idx] = ball
-        ok = ok & np.isfinite(h) & np.isfinite(l) & np.isfinite(r)
+                values = logits_kernel.enclose(name, x[idx], y[idx], w[idx], p[idx])
+            for array, v in zip(out, values):
+                array[idx] = v
+        for array in out:
+            ok = ok & np.isfinite(array)
     if not arithmetic_holds():
         ok = np.zeros(n, dtype=bool)
+    return out, ok
+
+
+def enclose_ball_arrays(function, name, x, y, w=None, p=None, exact=None) -> BallEnclosure:
+    """Double-word balls of quantity ``name`` of ``function`` at flat float64 arguments (as
+    enclose_arrays; ``ok`` is False off the float64 fast domain)."""
+    (h, l, r), ok = _by_chunks(function, name, x, y, w, p, exact, (bce_dd, logits_dd), 3)  # noqa: E741
     return BallEnclosure(h, l, r, ok)
 
 
@@ -161,34 +171,9 @@ def enclose_arrays(function, name, x, y, w=None, p=None, exact=None) -> Enclosur
     """Enclosures of quantity ``name`` ('value', 'input', 'target', 'weight', 'pos_weight') of
     ``function`` at flat float64 arguments (``w``, ``p`` default to ones; ``exact`` marks the
     elements whose arguments are exactly these floats). ``ok`` is False off the fast domain."""
-    n = x.size
-    w = np.ones(n) if w is None else w
-    p = np.ones(n) if p is None else p
-    lo = np.full(n, np.nan)
-    hi = np.full(n, np.nan)
-    if not arithmetic_holds():
-        return Enclosure(lo, hi, np.zeros(n, dtype=bool))
-    with np.errstate(all="ignore"):
-        if function == "binary_cross_entropy":
-            ok = bce.eligible(x, y, w)
-        else:
-            ok = logits.eligible(x, y, w, p)
-        if exact is not None:
-            ok = ok & exact
-        for start in range(0, n, CHUNK):
-            stop = min(n, start + CHUNK)
-            sel = ok[start:stop]
-            if not sel.any():
-                continue
-            idx = slice(start, stop) if sel.all() else np.flatnonzero(sel) + start
-            if function == "binary_cross_entropy":
-                c_lo, c_hi = bce.enclose(name, x[idx], y[idx], w[idx])
-            else:
-                c_lo, c_hi = logits.enclose(name, x[idx], y[idx], w[idx], p[idx])
-            lo[idx], hi[idx] = c_lo, c_hi
-        ok = ok & np.isfinite(lo) & np.isfinite(hi) & (lo <= hi)
-    if not arithmetic_holds():
-        ok = np.zeros(n, dtype=bool)
+    (lo, hi), ok = _by_chunks(function, name, x, y, w, p, exact, (bce, logits), 2)
+    with np.errstate(invalid="ignore"):
+        ok = ok & (lo <= hi)
     return Enclosure(lo, hi, ok)
 
 
