@@ -144,6 +144,12 @@ def _parser() -> argparse.ArgumentParser:
         )
         sp.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
         sp.add_argument(
+            "--timings",
+            action="store_true",
+            help="write the creation time and each run's seconds into the reports (they then "
+            "differ from run to run; by default the same seed gives byte-identical reports)",
+        )
+        sp.add_argument(
             "--strict",
             action="store_true",
             help="count every tier (also convention and out-of-contract divergences)",
@@ -159,6 +165,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     sp.add_argument(
         "--report-stem", default=None, help="file name stem (default: the report's own)"
+    )
+    sp.add_argument(
+        "--timings",
+        action="store_true",
+        help="keep the report's creation time and seconds (default: written without them)",
     )
 
     sp = sub.add_parser("replay", help="evaluate the cases of a JSON file and print each verdict")
@@ -251,7 +262,7 @@ def _audit(args) -> int:
         from conformance.report.report_files import write_reports
 
         stem = args.report_stem or "-".join(r.backend + "-" + r.version for r in report.runs)
-        written = write_reports(report, args.report_dir, stem)
+        written = write_reports(report, args.report_dir, stem, timings=args.timings)
         for path in written.values():
             print(f"wrote {path}")
     specs = dict(zip((r.backend for r in report.runs), args.backend))
@@ -275,7 +286,7 @@ def _render(args) -> int:
     except (OSError, ReportValidationError) as exc:
         raise UsageError(f"{args.report}: {str(exc).splitlines()[0]}") from None
     attach_causes(report)
-    for path in write_reports(report, args.report_dir, stem).values():
+    for path in write_reports(report, args.report_dir, stem, timings=args.timings).values():
         print(f"wrote {path}")
     return EXIT_OK
 

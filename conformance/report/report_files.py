@@ -83,12 +83,42 @@ def _renderers() -> dict[str, Callable[[AuditReport], str]]:
     return {"json": report_to_json_text, "md": markdown, "html": html}
 
 
-def write_reports(report: AuditReport, out_dir: str | Path, stem: str) -> dict[str, Path]:
-    """Write ``{stem}.json``, ``{stem}.md`` and ``{stem}.html`` under ``out_dir``.
+def source_date() -> str:
+    """``SOURCE_DATE_EPOCH`` (the reproducible-builds convention) as an ISO date-time, or ""."""
+    import datetime
+    import os
+
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not epoch.isdigit():
+        return ""
+    moment = datetime.datetime.fromtimestamp(int(epoch), datetime.timezone.utc)
+    return moment.isoformat(timespec="seconds")
+
+
+def without_timings(report: AuditReport) -> AuditReport:
+    """The report with nothing that changes from run to run: no creation time (unless
+    SOURCE_DATE_EPOCH sets one) and no seconds per run. The default for written reports, so
+    the same seed gives byte-identical files."""
+    from dataclasses import replace
+
+    return replace(
+        report,
+        created=source_date(),
+        runs=[replace(run, seconds=0.0) for run in report.runs],
+    )
+
+
+def write_reports(
+    report: AuditReport, out_dir: str | Path, stem: str, timings: bool = False
+) -> dict[str, Path]:
+    """Write ``{stem}.json``, ``{stem}.md`` and ``{stem}.html`` under ``out_dir``; without
+    ``timings`` the files carry no creation time nor seconds (without_timings).
 
     Returns format -> path. If any format fails to render or write, the others are still written
     and ReportWriteError is raised afterwards (its ``written`` and ``errors`` say which is which).
     """
+    if not timings:
+        report = without_timings(report)
     out = Path(out_dir)
     renderers = _renderers()
     written: dict[str, Path] = {}

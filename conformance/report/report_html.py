@@ -132,7 +132,7 @@ def _backends_table(report: AuditReport) -> list[str]:
         out.append(
             f"<tr><td>{escape(r.backend)}</td><td>{escape(r.version)}</td>"
             f'<td>{escape(r.device)}</td><td class="{cls}">{escape(r.status)}</td>'
-            f'<td class="n">{r.cases}</td><td class="n">{r.seconds:.1f}</td>'
+            f'<td class="n">{r.cases}</td><td class="n">{f"{r.seconds:.1f}" if r.seconds else "—"}</td>'
             f'<td class="n">{len(r.divergences)}</td><td>{message}</td></tr>'
         )
     return out + ["</table>"]
@@ -267,8 +267,9 @@ def render_html(report: AuditReport, collapse_after: int = COLLAPSE_AFTER) -> st
     title = f"BCE conformance audit — tool {report.tool_version}, oracle {report.oracle}"
     body = [
         f"<h1>{escape(title)}</h1>",
-        f"<p>Profile <code>{escape(report.profile)}</code> · seed <code>{escape(str(report.seed))}</code> · "
-        f"created {escape(report.created)}</p>",
+        f"<p>Profile <code>{escape(report.profile)}</code> · seed <code>{escape(str(report.seed))}</code>"
+        + (f" · created {escape(report.created)}" if report.created else "")
+        + "</p>",
         "<h2>Backends</h2>",
         *_backends_table(report),
         "<h2>Causes</h2>",

@@ -205,8 +205,10 @@ def _backend_line(run: BackendRun) -> list[str]:
     head = f"- **{md_text(run.backend)}** {md_text(run.version or '?')} on {md_code(run.device or '?')}: "
     if run.status == "completed":
         return [
-            head + f"completed — {run.cases} cases in {run.seconds:.1f} s, "
-            f"{len(run.divergences)} divergence class(es)"
+            head
+            + f"completed — {run.cases} cases"
+            + (f" in {run.seconds:.1f} s" if run.seconds else "")
+            + f", {len(run.divergences)} divergence class(es)"
         ]
     lines = [head + f"**{run.status.upper()}** — {md_text(last_line(run.message) or 'no message')}"]
     message_lines = run.message.strip().splitlines()
@@ -374,8 +376,8 @@ def render_markdown(report: AuditReport, collapse_after: int = COLLAPSE_AFTER) -
         f"# BCE conformance audit — tool {md_text(report.tool_version)}, "
         f"oracle {md_text(report.oracle)}",
         "",
-        f"Profile {md_code(report.profile)} · seed {md_code(str(report.seed))} · "
-        f"created {md_text(report.created)}",
+        f"Profile {md_code(report.profile)} · seed {md_code(str(report.seed))}"
+        + (f" · created {md_text(report.created)}" if report.created else ""),
         "",
         "## Backends",
         "",
