@@ -108,9 +108,14 @@ def gather(example: Any) -> Gathered | None:
             return None
         if len(index) != len(own):
             return None
-        loss_indices = [
-            i for i in (np.ndindex(*shape) if shape else [()]) if _projects(i, shape, own, index)
-        ]
+        if own == shape:  # an argument of the loss's shape: its element is one loss element
+            loss_indices = [index]
+        else:
+            loss_indices = [
+                i
+                for i in (np.ndindex(*shape) if shape else [()])
+                if _projects(i, shape, own, index)
+            ]
     elements = tuple(_element(full, i) for i in loss_indices)
     if case.grad_output is not None and quantity != "value":
         go = case.grad_output
