@@ -333,16 +333,15 @@ def float32_finite(g: Gathered, got: Scalar, ex: Any) -> bool:
     return g.dtype == "float32" and not g.argument_dtypes and finite_in_and_out(g, got, ex)
 
 
-def kernel_in_float64(backend: str, g: Gathered) -> Scalar | None:
-    """The backend's kernel formula evaluated in float64 throughout, rounded once to the dtype."""
-    out = kernel(backend, _widened(g, "float64"))
-    return None if out is None else to(out, g.dtype)
+def kernel_in(dtype: str) -> Formula:
+    """The backend's kernel formula evaluated in ``dtype`` throughout, rounded once to the
+    case's dtype (a repaired formula for the generic rounding causes)."""
 
+    def formula(backend: str, g: Gathered) -> Scalar | None:
+        out = kernel(backend, _widened(g, dtype))
+        return None if out is None else to(out, g.dtype)
 
-def kernel_in_float32(backend: str, g: Gathered) -> Scalar | None:
-    """The backend's kernel formula evaluated in float32 throughout, rounded once to the dtype."""
-    out = kernel(backend, _widened(g, "float32"))
-    return None if out is None else to(out, g.dtype)
+    return formula
 
 
 def mixed_finite(g: Gathered, got: Scalar, ex: Any) -> bool:
@@ -366,26 +365,17 @@ def paddle_ignored_label(g: Gathered, got: Scalar, ex: Any) -> bool:
     return any(k.paddle_ignored(e.y) for e in g.elements)
 
 
+_PADDLE_LOGITS = {
+    "value": k.paddle_logits_value,
+    "grad_input": k.paddle_logits_grad_input,
+    "grad_weight": k.paddle_logits_grad_weight,
+}
+
+
 def paddle_without_ignore_index(backend: str, g: Gathered) -> Scalar | None:
     """paddle's kernel with the ignore_index test taken out (the loss formula everywhere)."""
-    if g.quantity == "value":
-        return k.reduce(
-            g, lambda e: k.paddle_weighted(e, k.paddle_logits_unweighted(e, ignore_index=False))
-        )
-    if g.quantity == "grad_input":
-        return k.sum_contributions(
-            g,
-            lambda e: k.paddle_grad_of_kernel(g, e, k.paddle_logits_diff(e, ignore_index=False)),
-        )
-    if g.quantity == "grad_weight":
-
-        def one(e: Element) -> Scalar:
-            v = k.paddle_logits_unweighted(e, ignore_index=False)
-            with np.errstate(all="ignore"):
-                return k.paddle_dout(g, v, e) * v
-
-        return k.sum_contributions(g, one)
-    return None
+    model = _PADDLE_LOGITS.get(g.quantity)
+    return None if model is None else model(g, ignore_index=False)
 
 
 # ------------------------------------------------------------------ probes
@@ -727,7 +717,7 @@ CAUSES: tuple[Cause, ...] = (
         source={"torch": TORCH_FILES, "paddle": PADDLE_FILES},
         condition=reduced_finite,
         formula=kernel,
-        repaired=kernel_in_float32,
+        repaired=kernel_in("float32"),
         repaired_text="the same formula in float32, rounded once",
     ),
     Cause(
@@ -743,7 +733,7 @@ CAUSES: tuple[Cause, ...] = (
         source={"torch": TORCH_FILES, "paddle": PADDLE_FILES},
         condition=float32_finite,
         formula=kernel,
-        repaired=kernel_in_float64,
+        repaired=kernel_in("float64"),
         repaired_text="the same formula in float64, rounded once",
     ),
     Cause(

@@ -349,8 +349,8 @@ def paddle_weighted(e: Element, v: Scalar) -> Scalar:
         return v * e.w
 
 
-def paddle_logits_value(g: Gathered) -> Scalar:
-    return reduce(g, lambda e: paddle_weighted(e, paddle_logits_unweighted(e)))
+def paddle_logits_value(g: Gathered, ignore_index: bool = True) -> Scalar:
+    return reduce(g, lambda e: paddle_weighted(e, paddle_logits_unweighted(e, ignore_index)))
 
 
 def paddle_logits_diff(e: Element, ignore_index: bool = True) -> Scalar:
@@ -387,15 +387,17 @@ def paddle_grad_of_kernel(g: Gathered, e: Element, diff: Scalar) -> Scalar:
         return dout * diff
 
 
-def paddle_logits_grad_input(g: Gathered) -> Scalar:
-    return sum_contributions(g, lambda e: paddle_grad_of_kernel(g, e, paddle_logits_diff(e)))
+def paddle_logits_grad_input(g: Gathered, ignore_index: bool = True) -> Scalar:
+    return sum_contributions(
+        g, lambda e: paddle_grad_of_kernel(g, e, paddle_logits_diff(e, ignore_index))
+    )
 
 
-def paddle_logits_grad_weight(g: Gathered) -> Scalar:
+def paddle_logits_grad_weight(g: Gathered, ignore_index: bool = True) -> Scalar:
     """The multiply's weight gradient ``dout * loss``: it does not involve the weight."""
 
     def one(e: Element) -> Scalar:
-        v = paddle_logits_unweighted(e)
+        v = paddle_logits_unweighted(e, ignore_index)
         with np.errstate(all="ignore"):
             return paddle_dout(g, v, e) * v
 

@@ -8,9 +8,11 @@ independent: every format that renders is written, and only then are the failure
 
 from __future__ import annotations
 
+import datetime
 import os
 import tempfile
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from conformance.records import AuditReport
@@ -85,9 +87,6 @@ def _renderers() -> dict[str, Callable[[AuditReport], str]]:
 
 def source_date() -> str:
     """``SOURCE_DATE_EPOCH`` (the reproducible-builds convention) as an ISO date-time, or ""."""
-    import datetime
-    import os
-
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     if not epoch.isdigit():
         return ""
@@ -99,8 +98,6 @@ def without_timings(report: AuditReport) -> AuditReport:
     """The report with nothing that changes from run to run: no creation time (unless
     SOURCE_DATE_EPOCH sets one) and no seconds per run. The default for written reports, so
     the same seed gives byte-identical files."""
-    from dataclasses import replace
-
     return replace(
         report,
         created=source_date(),

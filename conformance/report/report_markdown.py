@@ -57,7 +57,6 @@ class SummaryRow:
     function: str
     dtype: str
     cases: int = 0
-    max_ulp: float | None = None
     verdicts: dict[str, int] = field(default_factory=dict)
     classes: list = field(default_factory=list)  # the run's divergence classes of this cell
 
@@ -80,14 +79,6 @@ def fmt_ulp(ulp: float | None) -> str:
     return f"{ulp:.3g}"
 
 
-def _max_ulp(a: float | None, b: float | None) -> float | None:
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return max(a, b)
-
-
 def summary_rows(run: BackendRun) -> list[SummaryRow]:
     """Rows per function × dtype (in order of appearance).
 
@@ -99,7 +90,6 @@ def summary_rows(run: BackendRun) -> list[SummaryRow]:
     for c in run.counts:
         row = rows.setdefault((c.function, c.dtype), SummaryRow(run.backend, c.function, c.dtype))
         row.verdicts[c.verdict] = row.verdicts.get(c.verdict, 0) + c.count
-        row.max_ulp = _max_ulp(row.max_ulp, c.max_ulp)
         key = (c.function, c.dtype, c.quantity)
         per_quantity[key] = per_quantity.get(key, 0) + c.count
     for (function, dtype), row in rows.items():
