@@ -1,4 +1,5 @@
-"""The command line: ``bce-conformance run | audit | replay`` (also ``python -m conformance``).
+"""The command line: ``bce-conformance run | audit | replay | render | sweep`` (also
+``python -m conformance``).
 
 Exit codes, for every command:
   0  conforms (run), reports written (audit), every replayed case conforms (replay);
@@ -171,6 +172,10 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="keep the report's creation time and seconds (default: written without them)",
     )
+
+    from conformance.cli_sweep import add_parser as add_sweep_parser
+
+    add_sweep_parser(sub)
 
     sp = sub.add_parser("replay", help="evaluate the cases of a JSON file and print each verdict")
     common(sp, many_backends=False)
@@ -420,6 +425,10 @@ def main(argv: list[str] | None = None) -> int:
             return _replay(args)
         if args.command == "render":
             return _render(args)
+        if args.command == "sweep":
+            from conformance.cli_sweep import run_sweep_command
+
+            return run_sweep_command(args, _load, UsageError)
         return _audit(args)
     except UsageError as exc:
         print(f"bce-conformance: error: {exc}", file=sys.stderr)

@@ -285,8 +285,21 @@ def ulp_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if a.dtype != b.dtype:
         raise TypeError(f"ulp_distance needs one dtype, got {a.dtype} and {b.dtype}")
     fmt = format_of(a.dtype)
-    a_bits = np.ascontiguousarray(a).view(fmt.uint_dtype).astype(np.uint64)
-    b_bits = np.ascontiguousarray(b).view(fmt.uint_dtype).astype(np.uint64)
+    if a.shape != b.shape:
+        raise ValueError(f"ulp_distance needs one shape, got {a.shape} and {b.shape}")
+    a_raw = np.ascontiguousarray(a).view(fmt.uint_dtype).reshape(-1)
+    b_raw = np.ascontiguousarray(b).view(fmt.uint_dtype).reshape(-1)
+    dist = np.zeros(a_raw.shape, dtype=np.float64)  # equal bit patterns: distance 0
+    differ = np.flatnonzero(a_raw != b_raw)
+    if differ.size:
+        dist[differ] = _distance_of_bits(
+            a_raw[differ].astype(np.uint64), b_raw[differ].astype(np.uint64), fmt
+        )
+    return dist.reshape(a.shape)
+
+
+def _distance_of_bits(a_bits: np.ndarray, b_bits: np.ndarray, fmt: Format) -> np.ndarray:
+    """ulp_distance on bit patterns widened to uint64 (flat arrays)."""
     sign = np.uint64(fmt.sign_bit)
     mag_a = a_bits & (sign - np.uint64(1))
     mag_b = b_bits & (sign - np.uint64(1))
@@ -298,4 +311,4 @@ def ulp_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     nan_a = mag_a > inf_bits
     nan_b = mag_b > inf_bits
     dist = np.where(nan_a | nan_b, np.inf, dist)
-    return np.where(nan_a & nan_b, 0.0, dist).reshape(a.shape)
+    return np.where(nan_a & nan_b, 0.0, dist)

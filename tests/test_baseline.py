@@ -71,7 +71,11 @@ def baseline_data(classes=(CLAMP,), paddle_classes=()):
     return {
         "format": FORMAT,
         "backends": {
-            "torch": {"version": "2.13.0", "device": "cpu", "classes": {c: entry for c in classes}},
+            "torch": {
+                "version": "2.13.0",
+                "device": "cpu",
+                "classes": {c: dict(entry) for c in classes},
+            },
             "paddle": {
                 "version": "3.3.0",
                 "device": "cpu",
@@ -109,6 +113,32 @@ def test_disappeared_class_is_listed_and_exits_0():
     assert result.exit_code == 0
     assert [c for c, _ in result.backends[0].disappeared] == [CLAMP, GRAD]
     assert f"fixed upstream? {CLAMP}" in result.render()
+
+
+def test_class_found_only_by_another_profile_is_not_listed_as_disappeared():
+    data = baseline_data(classes=(CLAMP, GRAD))
+    data["backends"]["torch"]["classes"][GRAD]["profiles"] = ["deep"]
+    result = gate(make_report(classes=()), parse_baseline(data))  # a ci report
+    assert result.exit_code == 0
+    assert [c for c, _ in result.backends[0].disappeared] == [CLAMP]
+    assert result.backends[0].other_profiles == [GRAD]
+    assert "1 disappeared (1 more found only by other profiles)" in result.render()
+    assert f"fixed upstream? {GRAD}" not in result.render()
+
+
+def test_class_found_by_the_gated_profile_is_listed_as_disappeared():
+    data = baseline_data(classes=(GRAD,))
+    data["backends"]["torch"]["classes"][GRAD]["profiles"] = ["ci", "deep"]
+    result = gate(make_report(classes=()), parse_baseline(data))
+    assert [c for c, _ in result.backends[0].disappeared] == [GRAD]
+
+
+def test_baseline_records_the_profiles_that_found_each_class():
+    report = make_report(classes=(CLAMP,))
+    data = baseline_from_report(
+        report, {CLAMP: "clamp"}, profiles={f"torch::{CLAMP}": ["deep", "ci"]}
+    )
+    assert data["backends"]["torch"]["classes"][CLAMP]["profiles"] == ["ci", "deep"]
 
 
 def test_removing_a_baseline_entry_fails_the_gate():
@@ -192,6 +222,18 @@ def test_version_mismatch_is_a_warning_not_a_failure():
         (
             {"format": FORMAT, "backends": {"torch": {"version": "1", "classes": {"c": "why"}}}},
             "must be an object with an 'explanation'",
+        ),
+        (
+            {
+                "format": FORMAT,
+                "backends": {
+                    "torch": {
+                        "version": "1",
+                        "classes": {"c": {"explanation": "ok", "profiles": "deep"}},
+                    }
+                },
+            },
+            "profiles: must be a list of profile names",
         ),
     ],
 )

@@ -31,7 +31,7 @@ import socket
 import subprocess
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from typing import get_args
 
@@ -184,10 +184,19 @@ class _Worker:
     def ask(self, index: int, call: Call, timeout_s: float) -> Outcome:
         """The Outcome for ``call``; after a crash, a timeout or a restart request the worker is
         closed (``alive`` is False)."""
+        failed = self.send(index, call)
+        return failed if failed is not None else self.receive(index, timeout_s)
+
+    def send(self, index: int, call: Call) -> Outcome | None:
+        """Send ``call``; None when sent, else the ``crashed`` Outcome that ends it."""
         try:
             self.conn.send((index, call))
         except (OSError, ValueError) as exc:
             return self._died(f"(the call could not be sent: {type(exc).__name__}: {exc})")
+        return None
+
+    def receive(self, index: int, timeout_s: float) -> Outcome:
+        """The answer to call ``index`` (sent with ``send``), waiting at most ``timeout_s``."""
         try:
             ready = self.conn.poll(max(timeout_s, 0.0))
         except (OSError, ValueError):
@@ -264,22 +273,45 @@ class IsolatedRunner:
         self._worker: _Worker | None = _Worker(backend_spec, startup_timeout_s)
         self._index = 0
         self._broken: str | None = None  # why a replacement worker could not start
+        self._pending: int | None = None  # the call submitted and not yet collected
 
     def __call__(self, call: Call) -> Outcome:
+        return self.submit(call)()
+
+    def submit(self, call: Call) -> Callable[[], Outcome]:
+        """Send ``call`` to the worker now and return a function that waits for its Outcome:
+        the caller works (the oracle computes its expectation) while the backend computes.
+        One call is in flight at a time; the timeout counts from the send."""
+        if self._pending is not None:
+            raise RuntimeError("IsolatedRunner.submit: the previous call was not collected")
         if self._broken is not None:
-            return Outcome(status="crashed", error=self._broken)
+            broken = Outcome(status="crashed", error=self._broken)
+            return lambda: broken
         if self._worker is None:
             try:
                 self._worker = _Worker(self.spec, self.startup_timeout_s)
             except BackendSetupError as exc:
                 self._broken = f"a replacement worker could not start: {exc}"
-                return Outcome(status="crashed", error=self._broken)
+                broken = Outcome(status="crashed", error=self._broken)
+                return lambda: broken
         self._index += 1
-        outcome = self._worker.ask(self._index, call, self.timeout_s)
-        if not self._worker.alive:
-            self._worker.kill()
-            self._worker = None
-        return outcome
+        index, worker = self._index, self._worker
+        self._pending = index
+        failed = worker.send(index, call)
+        answer: list[Outcome] = []
+
+        def collect() -> Outcome:
+            if not answer:
+                outcome = failed if failed is not None else worker.receive(index, self.timeout_s)
+                self._pending = None
+                if not worker.alive:
+                    worker.kill()
+                    if self._worker is worker:
+                        self._worker = None
+                answer.append(outcome)
+            return answer[0]
+
+        return collect
 
     def close(self) -> None:
         if self._worker is not None:

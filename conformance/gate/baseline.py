@@ -5,13 +5,16 @@ A baseline file::
     {"format": "bce-conformance-baseline/1",
      "backends": {"torch": {"version": "2.13.0", "device": "cpu",
                             "classes": {"<class_id>": {"explanation": "why (non-empty)",
-                                                       "upstream": "optional link or text"}}}}}
+                                                       "upstream": "optional link or text",
+                                                       "profiles": ["ci", "deep"]}}}}}
 
 The gate fails (exit code 1) on divergence classes the baseline does not list for that backend.
 A backend that did not complete counts as the pseudo class ``backend:<status>``
 (``backend:crashed``, ``backend:timeout``, ``backend:setup_error``): it fails the gate unless the
-baseline lists it. Baseline classes not seen are reported as "fixed upstream?" and do not fail;
-a version or device differing from the baseline's is a warning.
+baseline lists it. Baseline classes not seen are reported as "fixed upstream?" and do not fail; a class whose
+``profiles`` (the audit profiles whose reports found it; optional) do not include the gated
+report's profile is not expected there, and is only counted ("found by other profiles"). A
+version or device differing from the baseline's is a warning.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ FORMAT = "bce-conformance-baseline/1"
 REPRODUCER_LINES = 8
 _TOP_KEYS = {"format", "backends"}
 _BACKEND_KEYS = {"version", "device", "classes"}
-_ENTRY_KEYS = {"explanation", "upstream"}
+_ENTRY_KEYS = {"explanation", "upstream", "profiles"}
 
 
 class BaselineError(ValueError):
@@ -38,6 +41,11 @@ class BaselineError(ValueError):
 class BaselineEntry:
     explanation: str
     upstream: str = ""
+    profiles: tuple[str, ...] = ()  # the profiles whose reports found it; () = any
+
+    def expected_at(self, profile: str) -> bool:
+        """Whether an audit at ``profile`` is expected to meet this class."""
+        return not self.profiles or not profile or profile in self.profiles
 
 
 @dataclass
@@ -83,8 +91,12 @@ def _parse_entry(raw: Any, where: str, problems: list[str]) -> BaselineEntry | N
         problems.append(f"{where}.explanation: must be a non-empty string, got {explanation!r}")
     if not isinstance(upstream, str):
         problems.append(f"{where}.upstream: must be a string, got {type(upstream).__name__}")
+    profiles = raw.get("profiles", [])
+    if not (isinstance(profiles, list) and all(isinstance(p, str) and p for p in profiles)):
+        problems.append(f"{where}.profiles: must be a list of profile names, got {profiles!r}")
+        profiles = []
     if isinstance(explanation, str) and explanation.strip() and isinstance(upstream, str):
-        return BaselineEntry(explanation.strip(), upstream)
+        return BaselineEntry(explanation.strip(), upstream, tuple(profiles))
     return None
 
 
@@ -173,6 +185,7 @@ class BackendGate:
     new: list[NewClass] = field(default_factory=list)
     known: list[str] = field(default_factory=list)
     disappeared: list[tuple[str, BaselineEntry]] = field(default_factory=list)
+    other_profiles: list[str] = field(default_factory=list)  # not expected at this profile
     warnings: list[str] = field(default_factory=list)
 
 
@@ -202,6 +215,11 @@ class GateResult:
             lines.append(
                 f"\n{b.backend} {b.version} ({b.device}) [{b.status}]: {len(b.new)} new, "
                 f"{len(b.known)} known, {len(b.disappeared)} disappeared"
+                + (
+                    f" ({len(b.other_profiles)} more found only by other profiles)"
+                    if b.other_profiles
+                    else ""
+                )
             )
             lines += [f"  warning: {w}" for w in b.warnings]
             for n in b.new:
@@ -247,7 +265,10 @@ def _as_new(cls: DivergenceClass) -> NewClass:
 
 
 def _gate_run(
-    run: BackendRun, expected: BaselineBackend | None, tiers: frozenset[str] | None
+    run: BackendRun,
+    expected: BaselineBackend | None,
+    tiers: frozenset[str] | None,
+    profile: str = "",
 ) -> BackendGate:
     result = BackendGate(run.backend, run.version, run.device, run.status)
     if expected is None:
@@ -267,7 +288,9 @@ def _gate_run(
             result.known.append(class_id)
         else:
             result.new.append(item)
-    result.disappeared = [(c, e) for c, e in expected.classes.items() if c not in everything]
+    unseen = [(c, e) for c, e in expected.classes.items() if c not in everything]
+    result.disappeared = [(c, e) for c, e in unseen if e.expected_at(profile)]
+    result.other_profiles = [c for c, e in unseen if not e.expected_at(profile)]
     return result
 
 
@@ -281,7 +304,9 @@ def gate(
     """
     result = GateResult()
     for run in report.runs:
-        result.backends.append(_gate_run(run, baseline.backends.get(run.backend), tiers))
+        result.backends.append(
+            _gate_run(run, baseline.backends.get(run.backend), tiers, report.profile)
+        )
     missing = sorted(set(baseline.backends) - {r.backend for r in report.runs})
     result.warnings += [
         f"backend {name!r} is in the baseline but not in the report" for name in missing
@@ -293,13 +318,16 @@ def baseline_from_report(
     report: AuditReport,
     explanations: dict[str, str],
     upstream: dict[str, str] | None = None,
+    profiles: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
     """Baseline data listing every class of the report (and every backend failure).
 
     ``explanations`` maps a class id to its explanation; a key ``"<backend>::<class_id>"`` takes
-    precedence for one backend. Raises BaselineError if any class lacks a non-empty explanation.
+    precedence for one backend (so for ``upstream`` and ``profiles``: the profiles whose reports
+    found the class). Raises BaselineError if any class lacks a non-empty explanation.
     """
     upstream = upstream or {}
+    profiles = profiles or {}
     backends: dict[str, Any] = {}
     missing: list[str] = []
     for run in report.runs:
@@ -314,6 +342,9 @@ def baseline_from_report(
             link = upstream.get(key, upstream.get(class_id, ""))
             if link:
                 entry["upstream"] = link
+            found_by = profiles.get(key, profiles.get(class_id, []))
+            if found_by:
+                entry["profiles"] = sorted(found_by)
             classes[class_id] = entry
         backends[run.backend] = {"version": run.version, "device": run.device, "classes": classes}
     if missing:

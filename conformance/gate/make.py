@@ -27,11 +27,19 @@ from conformance.records import AuditReport, BackendRun
 from conformance.report.report_json import ReportValidationError, load_json_report
 
 
-def merged_runs(paths: list[Path]) -> dict[str, BackendRun]:
-    """One run per backend, the classes of every report (first occurrence of an id wins)."""
+def merged_runs(
+    paths: list[Path], found_by: dict[str, set[str]] | None = None
+) -> dict[str, BackendRun]:
+    """One run per backend, the classes of every report (first occurrence of an id wins).
+    ``found_by`` (when given) collects, per ``"<backend>::<class_id>"``, the profiles of the
+    reports that hold the class."""
     runs: dict[str, BackendRun] = {}
     for path in paths:
-        for run in load_json_report(path).runs:
+        report = load_json_report(path)
+        for run in report.runs:
+            if found_by is not None and report.profile:
+                for d in run.divergences:
+                    found_by.setdefault(f"{run.backend}::{d.class_id}", set()).add(report.profile)
             if run.backend in runs:
                 seen = {d.class_id for d in runs[run.backend].divergences}
                 runs[run.backend].divergences += [
@@ -53,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     try:
-        runs = merged_runs(args.reports)
+        found_by: dict[str, set[str]] = {}
+        runs = merged_runs(args.reports, found_by)
     except (OSError, ReportValidationError) as exc:
         print(f"error: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 2
@@ -76,7 +85,9 @@ def main(argv: list[str] | None = None) -> int:
         for d in run.divergences
     }
     try:
-        merged = baseline_from_report(combined, explanations)
+        merged = baseline_from_report(
+            combined, explanations, profiles={k: sorted(v) for k, v in found_by.items()}
+        )
     except BaselineError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

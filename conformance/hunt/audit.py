@@ -108,10 +108,10 @@ class _Tally:
 
 
 def purpose_cases(
-    profile: Profile, function: str, dtype: str, seed: int, purpose: str
+    profile: Profile, function: str, dtype: str, seed: int, purpose: str, scale: int = 1
 ) -> Iterable[Case]:
-    """The cases of one purpose for one (function, dtype), in order."""
-    budget = profile.budget(function, purpose)
+    """The cases of one purpose for one (function, dtype), in order (``scale``: Profile.budget)."""
+    budget = profile.budget(function, purpose, scale)
     if purpose == "value":
         return P.value_cases(function, dtype, seed, budget)
     if purpose == "edge":
@@ -268,12 +268,15 @@ def audit_backend(
                 acc.minimal, acc.found_in = (small, match[0]), (case, r)
                 return
 
+    supported = [d for d in dtypes if d in getattr(backend, "dtypes", dtypes)]
+    scale = profile.scale(len(dtypes), len(supported))
     for function in functions:
         for dtype in dtypes:
             for purpose in purposes:
                 label = f"{backend.name}: {function} {dtype} {purpose}"
                 generated = compared = declined = 0
-                for case in purpose_cases(profile, function, dtype, seed, purpose):
+                cell_scale = scale if dtype in supported else 1
+                for case in purpose_cases(profile, function, dtype, seed, purpose, cell_scale):
                     generated += 1
                     was_compared, was_declined = visit(case, purpose)
                     compared += was_compared

@@ -13,14 +13,13 @@ The comparison never knows which backend produced the array.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from conformance.judge.tolerances import Tolerance, unit_roundoff
 from oracle.formats import format_of, ulp_distance
-
-_SEVERITY = {"conforms": 0, "value_mismatch": 1, "inf_mismatch": 2, "nan_mismatch": 3}
 
 
 @dataclass
@@ -34,32 +33,45 @@ class Comparison:
     got: str = ""
 
 
+_VERDICTS = ("conforms", "value_mismatch", "inf_mismatch", "nan_mismatch")  # by severity
+
+
+def element_severities(
+    expected: np.ndarray, got: np.ndarray, tol: Tolerance
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rules 1-3 and the ULP part of rule 4 for every element of two flat arrays of one dtype:
+    (int8 array of severities, indices into ``_VERDICTS``; float64 array of ULP distances)."""
+    ulps = ulp_distance(expected, got)
+    e64 = expected.astype(np.float64)
+    g64 = got.astype(np.float64)
+    bad = ulps > tol.max_ulp
+    severity = bad.astype(np.int8)
+    severity[bad & (np.isinf(e64) | np.isinf(g64))] = 2
+    severity[bad & (np.isnan(e64) ^ np.isnan(g64))] = 3
+    return severity, ulps
+
+
 def element_verdicts(
     expected: np.ndarray, got: np.ndarray, tol: Tolerance
 ) -> tuple[np.ndarray, np.ndarray]:
     """Rules 1-3 and the ULP part of rule 4 for every element of two flat arrays of one dtype:
     (object array of verdicts, float64 array of ULP distances)."""
-    ulps = ulp_distance(expected, got)
-    e64 = expected.astype(np.float64)
-    g64 = got.astype(np.float64)
-    e_nan, g_nan = np.isnan(e64), np.isnan(g64)
-    verdicts = np.full(expected.shape, "conforms", dtype=object)
-    bad = ulps > tol.max_ulp
-    verdicts[bad] = "value_mismatch"
-    verdicts[bad & (np.isinf(e64) | np.isinf(g64))] = "inf_mismatch"
-    verdicts[bad & (e_nan ^ g_nan)] = "nan_mismatch"
-    return verdicts, ulps
+    severity, ulps = element_severities(expected, got, tol)
+    return np.array(_VERDICTS, dtype=object)[severity], ulps
 
 
 def compare(
     expected: np.ndarray,
-    exact: np.ndarray,
+    exact: np.ndarray | Callable[[], np.ndarray],
     got: np.ndarray,
     tol: Tolerance,
     abs_terms: np.ndarray | None = None,
     n_terms: int | None = None,
 ) -> Comparison:
-    """Compare ``got`` with the correctly rounded ``expected`` (same dtype) element by element."""
+    """Compare ``got`` with the correctly rounded ``expected`` (same dtype) element by element.
+
+    ``exact`` (the exact forms, or a callable making them) is needed only for a reduced element
+    whose ULP distance is beyond the tolerance: a callable is not called otherwise."""
     if got.shape != expected.shape or got.dtype != expected.dtype:
         return Comparison(
             verdict="shape_mismatch" if got.shape != expected.shape else "dtype_mismatch",
@@ -70,33 +82,35 @@ def compare(
         return Comparison(verdict="conforms", max_ulp=0.0)
     shape = expected.shape
     exp_flat, got_flat = expected.reshape(-1), got.reshape(-1)
-    verdicts, ulps = element_verdicts(exp_flat, got_flat, tol)
+    severity, ulps = element_severities(exp_flat, got_flat, tol)
     g64 = got_flat.astype(np.float64)
     e64 = exp_flat.astype(np.float64)
-    condition_errors = np.full(exp_flat.shape, np.nan)
+    condition_errors: dict[int, float] = {}
     if abs_terms is not None:
         # Reduced elements: within the bound of a correct pairwise summation, they conform.
         scales = unit_roundoff(format_of(expected.dtype).name) * np.broadcast_to(
             abs_terms, shape
         ).reshape(-1)
-        exact_flat = exact.reshape(-1)
         bound = tol.condition_bound(n_terms or 1)
-        for i in np.flatnonzero(verdicts == "value_mismatch"):
+        exact_flat = None
+        for i in np.flatnonzero(severity == 1):
+            if exact_flat is None:
+                exact_flat = (exact() if callable(exact) else exact).reshape(-1)
             error = abs(float(g64[i]) - exact_flat[i].approximate())
-            condition_errors[i] = error / scales[i] if scales[i] > 0 else np.inf
-            if condition_errors[i] <= bound:
-                verdicts[i] = "conforms"
-    severity = np.array([_SEVERITY[v] for v in verdicts], dtype=np.int64)
+            condition_errors[int(i)] = float(error / scales[i]) if scales[i] > 0 else np.inf
+            if condition_errors[int(i)] <= bound:
+                severity[i] = 0
     finite_ulps = np.where(np.isfinite(ulps), ulps, -1.0)
-    worst = int(np.lexsort((finite_ulps, severity))[-1])
+    # The worst element: the highest severity, then the largest ULP distance, then the last.
+    candidates = np.flatnonzero(severity == severity.max())
+    ulps_there = finite_ulps[candidates]
+    worst = int(candidates[ulps_there.size - 1 - int(np.argmax(ulps_there[::-1]))])
     return Comparison(
-        verdict=str(verdicts[worst]),
+        verdict=_VERDICTS[severity[worst]],
         element=tuple(int(i) for i in np.unravel_index(worst, shape)) if shape else (),
         ulp=float(ulps[worst]),
         max_ulp=max(float(finite_ulps.max()), 0.0),
-        condition_error=None
-        if np.isnan(condition_errors[worst])
-        else float(condition_errors[worst]),
+        condition_error=condition_errors.get(worst),
         expected=repr(float(e64[worst])),
         got=repr(float(g64[worst])),
     )

@@ -67,6 +67,16 @@ def _oracle_call(case: Case) -> oracle.LossResult:
     )
 
 
+def violates_contract(case: Case) -> bool:
+    """Whether the oracle raises for ``case`` (its domain and shape checks alone: cheap), i.e.
+    whether ``expect(case).raises``."""
+    try:
+        _oracle_call(case)
+    except oracle.OracleError:
+        return True
+    return False
+
+
 _CACHE: dict[tuple[bytes, tuple[str, ...]], Expectation] = {}
 _CACHE_SIZE = 4096
 _LARGE = 4096

@@ -19,36 +19,53 @@ def _a(values) -> np.ndarray:
     return np.array(values, dtype=np.float64)
 
 
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    """Bit-for-bit equality (stricter than ``==``: the sign of a zero counts)."""
+    return a.tobytes() == b.tobytes()
+
+
+# The operands and the answers each check expects, built once: a check is a few ufunc calls on
+# two-element arrays and a comparison of bytes (microseconds), since it runs on every entry.
+_ONE = _a([1.0, -1.0])
+_ABOVE_MID, _BELOW_MID, _MID = 3 * 2.0**-54, 2.0**-54, 2.0**-53
+_ONE_UP = _ONE * (1 + 2.0**-52)
+_THIRD = (_a([1.0]), _a([3.0]), _a([0.3333333333333333]))
+_FMA = (_a([1.0 + 2.0**-30]), _a([1.0 + 2.0**-29]), _a([0.0]))
+_TINY, _HALF_TINY = _a([2.0**-1022]), _a([2.0**-1023])
+_LEAST = _a([2.0**-1074])
+_RINT = (_a([0.5, 1.5, 2.5, -0.5]), _a([0.0, 2.0, 2.0, -0.0]))
+_FREXP = _a([3.0 * 2.0**-1060])
+_ZERO_ONE = (_a([0.0]), _a([1.0]))
+
+
 def _round_to_nearest() -> bool:
     # 1 + 3*2^-54 is above the midpoint 1 + 2^-53 and rounds up in magnitude, 1 + 2^-54 rounds
     # down, and the tie 1 + 2^-53 goes to the even 1: directed or toward-zero modes fail one.
-    one = _a([1.0, -1.0])
     return (
-        np.array_equal(one + one * (3 * 2.0**-54), one * (1 + 2.0**-52))
-        and np.array_equal(one + one * 2.0**-54, one)
-        and np.array_equal(one + one * 2.0**-53, one)
-        and np.array_equal(_a([1.0]) / _a([3.0]), _a([0.3333333333333333]))
+        _same(_ONE + _ONE * _ABOVE_MID, _ONE_UP)
+        and _same(_ONE + _ONE * _BELOW_MID, _ONE)
+        and _same(_ONE + _ONE * _MID, _ONE)
+        and _same(_THIRD[0] / _THIRD[1], _THIRD[2])
     )
 
 
 def _no_fma() -> bool:
     # (1 + 2^-30)^2 - (1 + 2^-29) is 2^-60 when fused, 0 when the product is rounded first.
-    a = _a([1.0 + 2.0**-30])
-    return np.array_equal(a * a - _a([1.0 + 2.0**-29]), _a([0.0]))
+    a, b, zero = _FMA
+    return _same(a * a - b, zero)
 
 
 def _subnormals() -> bool:
-    tiny = _a([2.0**-1022])
-    produced = np.array_equal(tiny * 0.5, _a([2.0**-1023])) and (tiny * 2.0**-52)[0] != 0
-    read = (_a([2.0**-1074]) * 2.0**600 * 2.0**474 == 1.0).all()
+    produced = _same(_TINY * 0.5, _HALF_TINY) and (_TINY * 2.0**-52)[0] != 0
+    read = (_LEAST * 2.0**600 * 2.0**474)[0] == 1.0
     return bool(produced and read)
 
 
 def _helpers() -> bool:
-    m, e = np.frexp(_a([3.0 * 2.0**-1060]))
-    return (
-        np.nextafter(_a([0.0]), _a([1.0]))[0] == 2.0**-1074
-        and np.array_equal(np.rint(_a([0.5, 1.5, 2.5, -0.5])), _a([0.0, 2.0, 2.0, -0.0]))
+    m, e = np.frexp(_FREXP)
+    return bool(
+        np.nextafter(*_ZERO_ONE)[0] == 2.0**-1074
+        and _same(np.rint(_RINT[0]), _RINT[1])
         and m[0] == 0.75
         and e[0] == -1058
         and np.ldexp(m, e)[0] == 3.0 * 2.0**-1060

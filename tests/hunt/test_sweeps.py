@@ -1,0 +1,184 @@
+"""Sweeps: every input of a format, exact statistics, the same numbers however they are run."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from conformance.cli import main
+from conformance.hunt.executors import Checkpoint, InlineExecutor, make_executor
+from conformance.hunt.sweep import SweepPlan, chunk_stats, merge_stats
+from conformance.hunt.sweep_domain import (
+    domain_size,
+    exhaustive_tasks,
+    inputs,
+    sampled_tasks,
+)
+from conformance.hunt.sweep_run import PlannedSweep, run_sweeps
+
+BCE = "binary_cross_entropy"
+LOGITS = "binary_cross_entropy_with_logits"
+NUDGED = "tests.plugins_fixtures.sweep_toys:nudged"
+
+
+def _numpy_version() -> str:
+    return np.__version__
+
+
+def _sweep(function, dtype, target, backends, chunk, executor=None, checkpoint=None,
+           quantities=("value", "grad_input"), task_function=None):  # fmt: skip
+    plan = SweepPlan(function, dtype, target, quantities, tuple(backends))
+    sweep = PlannedSweep(plan, exhaustive_tasks(function, dtype, chunk), True)
+    kwargs = {} if task_function is None else {"task_function": task_function}
+    (cells,) = run_sweeps([sweep], executor or InlineExecutor(), checkpoint, False, **kwargs)
+    return {(c.backend, c.quantity): c.to_json() for c in cells}
+
+
+@pytest.mark.parametrize(
+    "function, dtype, size",
+    [
+        (LOGITS, "float16", 2**16 - 2 * 2**10),  # all but the 2^11 inf and NaN patterns
+        (LOGITS, "bfloat16", 2**16 - 2 * 2**7),
+        (BCE, "float16", 0x3C00 + 1 + 1),  # +0 .. 1.0, and -0.0
+        (BCE, "bfloat16", 0x3F80 + 1 + 1),
+        (LOGITS, "float32", 2**32 - 2 * 2**23),
+    ],
+)
+def test_the_domain_is_every_finite_input_or_every_probability(function, dtype, size):
+    assert domain_size(function, dtype) == size
+
+
+def test_exhaustive_tasks_visit_each_domain_input_once_in_bit_order():
+    seen = np.concatenate(
+        [inputs(t, BCE, "float16") for t in exhaustive_tasks(BCE, "float16", 999)]
+    )
+    bits = seen.view(np.uint16)
+    assert seen.size == domain_size(BCE, "float16") and np.all(np.diff(bits.astype(int)) > 0)
+    assert ((seen >= 0) & (seen <= 1)).all()
+
+
+def test_samples_lie_in_their_binade_and_spread_over_all_binades():
+    tasks = sampled_tasks(LOGITS, "float32", 10_000, 0, 1000)
+    exponents = set()
+    for t in tasks:
+        x = inputs(t, LOGITS, "float32")
+        e = (x.view(np.uint32) >> 23) & 0xFF
+        assert (e == t[2]).all() and ((x.view(np.uint32) >> 31) == t[1]).all()
+        exponents.add((t[1], t[2]))
+    assert len(exponents) == 2 * 255
+
+
+def test_our_kernel_is_correctly_rounded_on_bce_float16_at_target_one_half():
+    cells = _sweep(BCE, "float16", 0.5, [("numpy", _numpy_version())], 1 << 15)
+    for q in ("value", "grad_input"):
+        c = cells[("numpy", q)]
+        assert c["count"] == domain_size(BCE, "float16")
+        assert c["not_correctly_rounded"] == 0 and c["max_ulp"] == 0 and c["worst_input"] is None
+
+
+def test_a_sweep_counts_exactly_the_results_that_are_off():
+    # nudged = our kernel with the loss at +0 three ULP up, at 1.0 one ULP up, and the input
+    # gradient at -0 NaN; the kernel is correctly rounded here (test above).
+    cells = _sweep(BCE, "float16", 0.5, [(NUDGED, "1")], 1 << 15)
+    value, grad = cells[(NUDGED, "value")], cells[(NUDGED, "grad_input")]
+    assert (value["not_correctly_rounded"], value["beyond_tolerance"], value["max_ulp"]) == (
+        2,
+        1,
+        3,
+    )
+    assert value["worst_input"]["input"] == "0x0000" and value["worst_input"]["ulp"] == 3
+    assert value["histogram"]["1"] == 1 and value["histogram"]["3-4"] == 1
+    assert value["by_binade"]["0:0"][1:3] == [1, 3.0]  # the zero and subnormal binade
+    assert (grad["nan_mismatch"], grad["beyond_tolerance"], grad["max_ulp"]) == (1, 1, 0)
+    assert grad["worst_input"]["input"] == "0x8000" and grad["worst_input"]["ulp"] is None
+
+
+def test_the_numbers_do_not_depend_on_the_chunking():
+    backends = [(NUDGED, "1")]
+    assert _sweep(LOGITS, "bfloat16", 0.5, backends, 1 << 16) == _sweep(
+        LOGITS, "bfloat16", 0.5, backends, 777
+    )
+
+
+def test_merging_is_commutative_and_ties_go_to_the_smallest_input():
+    x = np.array([0.5, 0.25], dtype=np.float16)
+    want = np.array([1.0, 1.0], dtype=np.float16)
+    got = np.nextafter(want, np.float16(2))
+    a, b = chunk_stats(x[:1], want[:1], got[:1], 2), chunk_stats(x[1:], want[1:], got[1:], 2)
+    assert merge_stats(a, b) == merge_stats(b, a)
+    assert merge_stats(a, b)["worst"]["input"] == "0x3400"  # 0.25 has the smaller bit pattern
+
+
+def test_an_interrupted_sweep_resumes_from_its_checkpoint(tmp_path):
+    backends = [("numpy", _numpy_version())]
+    first = _sweep(LOGITS, "float16", 0.0, backends, 1 << 14, checkpoint=Checkpoint(tmp_path))
+    assert len(list(tmp_path.glob("*.json"))) == 4
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("a checkpointed task ran again")
+
+    again = _sweep(LOGITS, "float16", 0.0, backends, 1 << 14, checkpoint=Checkpoint(tmp_path),
+                   task_function=must_not_run)  # fmt: skip
+    assert again == first
+
+
+def test_local_processes_give_the_numbers_of_one_process():
+    backends = [("numpy", _numpy_version())]
+    executor = make_executor(2, None)
+    try:
+        parallel = _sweep(BCE, "bfloat16", 0.1, backends, 1 << 12, executor=executor)
+    finally:
+        executor.close()
+    assert parallel == _sweep(BCE, "bfloat16", 0.1, backends, 1 << 12)
+
+
+def test_a_dask_local_cluster_of_two_workers_gives_the_numbers_of_one_process():
+    pytest.importorskip("distributed")
+    backends = [("numpy", _numpy_version())]
+    executor = make_executor(2, "local")
+    try:
+        on_dask = _sweep(BCE, "float16", 0.9, backends, 1 << 12, executor=executor)
+    finally:
+        executor.close()
+    assert on_dask == _sweep(BCE, "float16", 0.9, backends, 1 << 12)
+
+
+def test_sweep_command_prints_one_json_object_per_cell(capsys, tmp_path):
+    code = main(["sweep", "--backend", "numpy", "--function", BCE, "--dtype", "bfloat16",
+                 "--target", "1", "--workers", "1", "--json", "--quiet",
+                 "--report-dir", str(tmp_path)])  # fmt: skip
+    assert code == 0
+    cells = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [c["quantity"] for c in cells] == ["value", "grad_input"]
+    assert all(c["exhaustive"] and c["count"] == domain_size(BCE, "bfloat16") for c in cells)
+    for key in ("max_ulp", "worst_input", "not_correctly_rounded", "beyond_tolerance",
+                "max_relative_error"):  # fmt: skip
+        assert key in cells[0]
+    table = json.loads((tmp_path / "accuracy.json").read_text())
+    assert [c["quantity"] for c in table["cells"]] == ["grad_input", "value"]
+    assert "## binary_cross_entropy — bfloat16" in (tmp_path / "accuracy.md").read_text()
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--target", "1.5"], "outside [0, 1]"),
+        (["--dtype", "float64"], "give --samples"),
+        (["--pos-weight", "2"], "--pos-weight needs"),
+        (["--quantity", "grad_weight"], "needs --weight"),
+        (["--target", "nan"], "must be finite"),
+        (["--samples", "0"], "at least 1"),
+        (["--scheduler", "tcp://127.0.0.1:9"], "cannot reach a Dask scheduler"),
+    ],
+)
+def test_bad_sweep_input_exits_2_with_a_message(argv, message, capsys):
+    code = main(["sweep", "--backend", "numpy", "--dtype", "float16", "--quiet", *argv])
+    assert code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_an_unknown_backend_exits_2(capsys):
+    assert main(["sweep", "--backend", "no_such_module_xyz", "--quiet"]) == 2
+    assert "no_such_module_xyz" in capsys.readouterr().err
