@@ -213,7 +213,7 @@ def _judge_value(
     got = np.asarray(outcome.value) if outcome.value is not None else np.array([])
     expected, dtype = _accepted(want, got, case.dtype)
     tol = tolerance(case.function, dtype, backend.name, "value")
-    cmp = compare(expected, lambda: want.exact, got, tol, want.abs_terms, want.n_terms)
+    cmp = compare(expected, lambda want=want: want.exact, got, tol, want.abs_terms, want.n_terms)
     regime = (
         _with_mixed(case, _value_regime(case, exp, cmp))
         if cmp.verdict not in ("shape_mismatch", "dtype_mismatch")
@@ -247,7 +247,7 @@ def _judge_gradients(
         got = np.asarray(outcome.gradients[g])
         expected, dtype = _accepted(want, got, case.dtype)
         tol = tolerance(case.function, dtype, backend.name, quantity)
-        cmp = compare(expected, lambda: want.exact, got, tol, want.abs_terms, want.n_terms)
+        cmp = compare(expected, lambda want=want: want.exact, got, tol, want.abs_terms, want.n_terms)
         regime = (
             _with_mixed(case, _gradient_regime(case, quantity, cmp))
             if cmp.verdict not in ("shape_mismatch", "dtype_mismatch")
