@@ -247,7 +247,9 @@ def _judge_gradients(
         got = np.asarray(outcome.gradients[g])
         expected, dtype = _accepted(want, got, case.dtype)
         tol = tolerance(case.function, dtype, backend.name, quantity)
-        cmp = compare(expected, lambda want=want: want.exact, got, tol, want.abs_terms, want.n_terms)
+        cmp = compare(
+            expected, lambda want=want: want.exact, got, tol, want.abs_terms, want.n_terms
+        )
         regime = (
             _with_mixed(case, _gradient_regime(case, quantity, cmp))
             if cmp.verdict not in ("shape_mismatch", "dtype_mismatch")
