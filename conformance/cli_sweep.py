@@ -85,7 +85,7 @@ def add_parser(sub) -> None:
                     help="call the backends in the sweep workers (no crash/hang isolation)")  # fmt: skip
     sp.add_argument("--json", action="store_true", help="print one JSON object per cell")
     sp.add_argument("--report-dir", type=Path, default=None,
-                    help="write the accuracy tables (JSON and Markdown) here")  # fmt: skip
+                    help="write the accuracy tables (JSON, Markdown, HTML with plots) here")  # fmt: skip
     sp.add_argument("--report-stem", default="accuracy", help="file name stem (default accuracy)")
     sp.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
@@ -149,7 +149,7 @@ def run_sweep_command(args, load, usage_error_type) -> int:
     """The ``sweep`` command (module docstring); ``load`` loads a backend spec (UsageError)."""
     from conformance.hunt.executors import Checkpoint, ExecutorError, make_executor
     from conformance.hunt.sweep_run import run_sweeps
-    from conformance.report.accuracy import accuracy_json, accuracy_markdown
+    from conformance.report.accuracy import accuracy_html, accuracy_json, accuracy_markdown
     from conformance.report.report_files import atomic_write_text
 
     def usage_error(message: str):
@@ -188,7 +188,12 @@ def run_sweep_command(args, load, usage_error_type) -> int:
         print(json.dumps(cell, sort_keys=True) if args.json else _line(cell))
     if args.report_dir is not None:
         stem = args.report_stem
-        for suffix, text in ((".json", accuracy_json(cells)), (".md", accuracy_markdown(cells))):
+        outputs = (
+            (".json", accuracy_json(cells)),
+            (".md", accuracy_markdown(cells)),
+            (".html", accuracy_html(cells)),
+        )
+        for suffix, text in outputs:
             path = args.report_dir / f"{stem}{suffix}"
             atomic_write_text(path, text)
             print(f"wrote {path}", file=sys.stderr)

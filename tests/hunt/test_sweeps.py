@@ -159,6 +159,7 @@ def test_sweep_command_prints_one_json_object_per_cell(capsys, tmp_path):
     table = json.loads((tmp_path / "accuracy.json").read_text())
     assert [c["quantity"] for c in table["cells"]] == ["grad_input", "value"]
     assert "## binary_cross_entropy — bfloat16" in (tmp_path / "accuracy.md").read_text()
+    assert "data:image/png;base64," in (tmp_path / "accuracy.html").read_text()
 
 
 @pytest.mark.parametrize(
