@@ -9,8 +9,9 @@ Defaults: both functions, float16 and bfloat16, targets 0, 0.1, 0.5, 0.9 and 1 (
 into the dtype), quantities ``value`` and ``grad_input``. float16, bfloat16 and float32 are swept
 exhaustively (float32: 2^32 logits, or every probability in [0, 1]: long; see the README) unless
 ``--samples`` is given; float64 needs ``--samples``. Exit status: 0 when every cell was swept
-(its numbers are data: tolerances are counted, not gated), 2 on bad input or when the executor
-cannot start.
+(its numbers are data: tolerances are counted, not gated) and, with ``--baseline``, no cell got
+worse than in that accuracy table (conformance.gate.sweep_gate); 1 when one did; 2 on bad input
+(a malformed baseline included) or when the executor cannot start.
 """
 
 from __future__ import annotations
@@ -84,6 +85,8 @@ def add_parser(sub) -> None:
     sp.add_argument("--in-process", action="store_true",
                     help="call the backends in the sweep workers (no crash/hang isolation)")  # fmt: skip
     sp.add_argument("--json", action="store_true", help="print one JSON object per cell")
+    sp.add_argument("--baseline", type=Path, default=None,
+                    help="an accuracy table (JSON) to gate on: exit 1 when a cell got worse")  # fmt: skip
     sp.add_argument("--report-dir", type=Path, default=None,
                     help="write the accuracy tables (JSON, Markdown, HTML with plots) here")  # fmt: skip
     sp.add_argument("--report-stem", default="accuracy", help="file name stem (default accuracy)")
@@ -155,6 +158,14 @@ def run_sweep_command(args, load, usage_error_type) -> int:
     def usage_error(message: str):
         raise usage_error_type(message)
 
+    baseline = None
+    if args.baseline is not None:
+        from conformance.gate.sweep_gate import SweepBaselineError, load_sweep_baseline
+
+        try:
+            baseline = load_sweep_baseline(args.baseline)
+        except SweepBaselineError as exc:
+            usage_error(str(exc))
     versions = {}
     for spec in dict.fromkeys(args.backend):
         versions[spec] = load(spec).version
@@ -197,6 +208,12 @@ def run_sweep_command(args, load, usage_error_type) -> int:
             path = args.report_dir / f"{stem}{suffix}"
             atomic_write_text(path, text)
             print(f"wrote {path}", file=sys.stderr)
+    if baseline is not None:
+        from conformance.gate.sweep_gate import gate_sweep
+
+        verdict = gate_sweep(cells, baseline)
+        print(verdict.render(), end="", file=sys.stderr if args.json else sys.stdout)
+        return verdict.exit_code
     return 0
 
 

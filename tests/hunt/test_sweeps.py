@@ -183,3 +183,49 @@ def test_bad_sweep_input_exits_2_with_a_message(argv, message, capsys):
 def test_an_unknown_backend_exits_2(capsys):
     assert main(["sweep", "--backend", "no_such_module_xyz", "--quiet"]) == 2
     assert "no_such_module_xyz" in capsys.readouterr().err
+
+
+def _table(tmp_path, backend, name):
+    folder = tmp_path / name
+    argv = ["sweep", "--backend", backend, "--function", BCE, "--dtype", "float16",
+            "--target", "0.5", "--workers", "1", "--quiet", "--report-dir", str(folder)]  # fmt: skip
+    return main(argv), folder / "accuracy.json"
+
+
+def test_a_sweep_gated_on_its_own_table_passes(tmp_path, capsys):
+    _, table = _table(tmp_path, "numpy", "first")
+    argv = ["sweep", "--backend", "numpy", "--function", BCE, "--dtype", "float16",
+            "--target", "0.5", "--workers", "1", "--quiet", "--baseline", str(table)]  # fmt: skip
+    assert main(argv) == 0 and "Sweep gate: PASS" in capsys.readouterr().out
+
+
+def test_the_sweep_gate_fails_when_a_cell_gets_worse(tmp_path):
+    from conformance.gate.sweep_gate import gate_sweep, load_sweep_baseline
+
+    _, table = _table(tmp_path, "numpy", "first")
+    baseline = load_sweep_baseline(table)
+    worse = json.loads(table.read_text())["cells"]
+    worse[0]["max_ulp"] += 1
+    worse[1]["beyond_tolerance"] += 3
+    result = gate_sweep(worse, baseline)
+    assert result.exit_code == 1 and len(result.failures) == 2
+    assert "max_ulp 0 -> 1" in result.failures[0] or "max_ulp 0 -> 1" in result.failures[1]
+
+
+def test_a_new_cell_beyond_tolerance_fails_the_sweep_gate(tmp_path):
+    from conformance.gate.sweep_gate import gate_sweep
+
+    _, table = _table(tmp_path, "numpy", "first")
+    cells = json.loads(table.read_text())["cells"]
+    cells[0]["beyond_tolerance"] = 1
+    assert gate_sweep(cells, {}).exit_code == 1
+    cells[0]["beyond_tolerance"] = 0
+    assert gate_sweep(cells, {}).exit_code == 0
+
+
+@pytest.mark.parametrize("content, message", [("{", "not JSON"), ('{"format": "x"}', "format")])
+def test_a_malformed_sweep_baseline_exits_2(tmp_path, capsys, content, message):
+    bad = tmp_path / "bad.json"
+    bad.write_text(content)
+    argv = ["sweep", "--backend", "numpy", "--dtype", "float16", "--quiet", "--baseline", str(bad)]
+    assert main(argv) == 2 and message in capsys.readouterr().err
