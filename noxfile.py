@@ -1,5 +1,6 @@
 """Sessions: tests (what CI runs), audit (the main job: run the conformance audit and write the
-reports), bench (speed of the NumPy kernel against torch CPU, and of the certified oracle),
+reports), bench (speed of the NumPy kernel against torch CPU, of the certified oracle, and of
+the sweeps),
 mutation (the mutation score of the hunt) and lint.
 
 torch is installed first and pinned to 2.13.0 because any other torch here pulls a multi-GB CUDA
@@ -56,6 +57,7 @@ def bench(session: nox.Session) -> None:
     _install(session, "all")
     session.run("python", "benchmarks/bench_kernel.py", *session.posargs)
     session.run("python", "benchmarks/bench_oracle.py")
+    session.run("python", "benchmarks/bench_sweep.py")
 
 
 @nox.session(python="3.11")

@@ -9,9 +9,10 @@ Defaults: both functions, float16 and bfloat16, targets 0, 0.1, 0.5, 0.9 and 1 (
 into the dtype), quantities ``value`` and ``grad_input``. float16, bfloat16 and float32 are swept
 exhaustively (float32: 2^32 logits, or every probability in [0, 1]: long; see the README) unless
 ``--samples`` is given; float64 needs ``--samples``. Exit status: 0 when every cell was swept
-(its numbers are data: tolerances are counted, not gated) and, with ``--baseline``, no cell got
-worse than in that accuracy table (conformance.gate.sweep_gate); 1 when one did; 2 on bad input
-(a malformed baseline included) or when the executor cannot start.
+(its numbers are data: tolerances are counted, not gated; a backend's ``unsupported`` or
+``raised`` is a result too) and, with ``--baseline``, no cell got worse than in that accuracy
+table (conformance.gate.sweep_gate); 1 when a backend crashed or hung on some chunk, or a cell
+got worse; 2 on bad input (a malformed baseline included) or when the executor cannot start.
 """
 
 from __future__ import annotations
@@ -37,6 +38,23 @@ def _finite(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
     if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"must be finite, got {text!r}")
+    return value
+
+
+def _positive(text: str) -> float:
+    value = _finite(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text!r}")
+    return value
+
+
+def _natural(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text!r}")
     return value
 
 
@@ -70,7 +88,7 @@ def add_parser(sub) -> None:
                     help="default: value and grad_input")  # fmt: skip
     sp.add_argument("--samples", type=_count,
                     help="stratified samples per sweep instead of every input (float64 needs it)")  # fmt: skip
-    sp.add_argument("--seed", type=int, default=0, help="seed of the samples")
+    sp.add_argument("--seed", type=_natural, default=0, help="seed of the samples (>= 0)")
     sp.add_argument("--chunk", type=_count, default=None,
                     help="inputs per task (default 2^15 for 16-bit formats, 2^22 otherwise)")  # fmt: skip
     sp.add_argument("--workers", type=_count, default=None,
@@ -80,7 +98,7 @@ def add_parser(sub) -> None:
                     "LocalCluster; default: $DASK_SCHEDULER_ADDRESS, else local processes")  # fmt: skip
     sp.add_argument("--checkpoint", type=Path, default=None,
                     help="keep finished chunks here; the same command again resumes")  # fmt: skip
-    sp.add_argument("--timeout", type=_finite, default=600.0,
+    sp.add_argument("--timeout", type=_positive, default=600.0,
                     help="seconds per backend call (one chunk; default 600)")  # fmt: skip
     sp.add_argument("--in-process", action="store_true",
                     help="call the backends in the sweep workers (no crash/hang isolation)")  # fmt: skip
@@ -98,8 +116,8 @@ def _plans(args, versions: dict[str, str], usage_error):
     from conformance.hunt.sweep_domain import exhaustive_tasks, sampled_tasks
     from conformance.hunt.sweep_run import PlannedSweep
 
-    functions = tuple(args.function or FUNCTIONS)
-    dtypes = tuple(args.dtype or ("float16", "bfloat16"))
+    functions = tuple(dict.fromkeys(args.function or FUNCTIONS))
+    dtypes = tuple(dict.fromkeys(args.dtype or ("float16", "bfloat16")))
     targets = tuple(args.target if args.target is not None else DEFAULT_TARGETS)
     quantities = tuple(dict.fromkeys(args.quantity or DEFAULT_QUANTITIES))
     bad = [t for t in targets if not 0.0 <= t <= 1.0]
@@ -113,6 +131,10 @@ def _plans(args, versions: dict[str, str], usage_error):
         usage_error("--quantity grad_pos_weight needs --pos-weight")
     if "float64" in dtypes and args.samples is None:
         usage_error("float64 has 2^64 inputs: give --samples N (stratified by binade)")
+    for dtype in dtypes:
+        for flag, value in (("--weight", args.weight), ("--pos-weight", args.pos_weight)):
+            if value is not None and not math.isfinite(in_dtype(value, dtype)):
+                usage_error(f"{flag} {value!r} overflows {dtype} (rounds to infinity)")
     backends = tuple(versions.items())
     sweeps = []
     for function in functions:
@@ -192,9 +214,15 @@ def run_sweep_command(args, load, usage_error_type) -> int:
             sweeps, executor, checkpoint, progress=not args.quiet,
             task_function=_task_function(timeout),
         )  # fmt: skip
+    except (KeyboardInterrupt, usage_error_type):
+        raise
+    except Exception as exc:  # a task failed outside the backends (or a worker died)
+        message = str(exc).splitlines()[0] if str(exc) else ""
+        usage_error(f"a sweep task failed: {type(exc).__name__}: {message}")
     finally:
         executor.close()
     cells = [c.to_json() for cell_list in results for c in cell_list]
+    failed = [c for c in cells if c["status"] in ("crashed", "timeout")]
     for cell in cells:
         print(json.dumps(cell, sort_keys=True) if args.json else _line(cell))
     if args.report_dir is not None:
@@ -213,8 +241,8 @@ def run_sweep_command(args, load, usage_error_type) -> int:
 
         verdict = gate_sweep(cells, baseline)
         print(verdict.render(), end="", file=sys.stderr if args.json else sys.stdout)
-        return verdict.exit_code
-    return 0
+        return max(verdict.exit_code, 1 if failed else 0)
+    return 1 if failed else 0
 
 
 def _task_function(timeout):

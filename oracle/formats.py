@@ -278,10 +278,15 @@ def ulp_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Elementwise ULP distance between two arrays of the same floating dtype, as float64.
 
     Both NaN gives 0, one NaN gives inf; ±0 are at distance 0; the largest finite value and
-    infinity are at distance 1. Exact for every width (uint64 arithmetic on the bit patterns).
+    infinity are at distance 1. Computed exactly on the bit patterns (uint64 arithmetic) for
+    every width; returned as float64, so a float64 distance above 2^53 is rounded.
     """
     a = np.asarray(a)
     b = np.asarray(b)
+    if not a.dtype.isnative:  # the bit patterns are read in this machine's byte order
+        a = a.astype(a.dtype.newbyteorder("="))
+    if not b.dtype.isnative:
+        b = b.astype(b.dtype.newbyteorder("="))
     if a.dtype != b.dtype:
         raise TypeError(f"ulp_distance needs one dtype, got {a.dtype} and {b.dtype}")
     fmt = format_of(a.dtype)

@@ -157,3 +157,29 @@ def test_works_from_a_program_without_main_guard(tmp_path):
         [sys.executable, "-"], input=script, capture_output=True, text=True, cwd=root, timeout=60
     )
     assert result.stdout.strip() == "ok", result.stderr
+
+
+def test_a_submitted_call_is_timed_from_its_send_not_from_its_collection():
+    from conformance.backends.isolation import IsolatedRunner
+
+    runner = IsolatedRunner(MISBEHAVING, timeout_s=1.0)
+    try:
+        wait = runner.submit(call_with_first(0.75))  # hangs
+        time.sleep(1.5)  # the caller works longer than the timeout
+        start = time.monotonic()
+        assert wait().status == "timeout"
+        assert time.monotonic() - start < 0.9  # no second full timeout
+    finally:
+        runner.close()
+
+
+def test_a_call_never_collected_does_not_stop_the_next_one():
+    from conformance.backends.isolation import IsolatedRunner
+
+    runner = IsolatedRunner(MISBEHAVING, timeout_s=30)
+    try:
+        runner.submit(call_with_first(0.1))  # its caller raised before collecting
+        outcome = runner.submit(call_with_first(0.2))()
+        assert outcome.status == "ok" and outcome.value == pytest.approx(bce_mean(0.2))
+    finally:
+        runner.close()

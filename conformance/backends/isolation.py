@@ -30,6 +30,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import warnings
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
@@ -112,6 +113,8 @@ def _worker_main(fd: int, spec: str) -> None:
         restart = bool(getattr(backend, "needs_restart", False))
         try:
             conn.send(("outcome", index, outcome, restart))
+        except OSError:  # the runner went away (closed before collecting): nothing to answer
+            return
         except Exception as exc:  # e.g. an Outcome carrying something unpicklable
             error = f"the Outcome could not be sent back: {type(exc).__name__}: {exc}"
             conn.send(("outcome", index, Outcome(status="crashed", error=error), restart))
@@ -273,7 +276,7 @@ class IsolatedRunner:
         self._worker: _Worker | None = _Worker(backend_spec, startup_timeout_s)
         self._index = 0
         self._broken: str | None = None  # why a replacement worker could not start
-        self._pending: int | None = None  # the call submitted and not yet collected
+        self._collect: Callable[[], Outcome] | None = None  # the call not yet collected
 
     def __call__(self, call: Call) -> Outcome:
         return self.submit(call)()
@@ -281,9 +284,11 @@ class IsolatedRunner:
     def submit(self, call: Call) -> Callable[[], Outcome]:
         """Send ``call`` to the worker now and return a function that waits for its Outcome:
         the caller works (the oracle computes its expectation) while the backend computes.
-        One call is in flight at a time; the timeout counts from the send."""
-        if self._pending is not None:
-            raise RuntimeError("IsolatedRunner.submit: the previous call was not collected")
+        The timeout counts from the send. One call is in flight at a time: a call submitted
+        while an earlier one was never collected (its caller raised) first waits for that one
+        and drops its answer, so the worker and this runner stay in step."""
+        if self._collect is not None:
+            self._collect()
         if self._broken is not None:
             broken = Outcome(status="crashed", error=self._broken)
             return lambda: broken
@@ -296,14 +301,17 @@ class IsolatedRunner:
                 return lambda: broken
         self._index += 1
         index, worker = self._index, self._worker
-        self._pending = index
+        deadline = time.monotonic() + self.timeout_s
         failed = worker.send(index, call)
         answer: list[Outcome] = []
 
         def collect() -> Outcome:
             if not answer:
-                outcome = failed if failed is not None else worker.receive(index, self.timeout_s)
-                self._pending = None
+                self._collect = None
+                if failed is not None:
+                    outcome = failed
+                else:
+                    outcome = worker.receive(index, max(deadline - time.monotonic(), 0.0))
                 if not worker.alive:
                     worker.kill()
                     if self._worker is worker:
@@ -311,9 +319,11 @@ class IsolatedRunner:
                 answer.append(outcome)
             return answer[0]
 
+        self._collect = collect
         return collect
 
     def close(self) -> None:
+        self._collect = None  # an answer still on its way is dropped with the worker
         if self._worker is not None:
             self._worker.close()
             self._worker = None

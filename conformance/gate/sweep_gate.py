@@ -8,8 +8,10 @@ fails (exit 1) when, against the baseline,
 * a cell the baseline swept fine now fails (unsupported, raised, crashed, timeout, mismatch);
 * a cell the baseline does not have breaks the tolerance.
 
-A cell that got better is reported ("improved"), never a failure; a version differing from the
-baseline's is a warning. Bad baseline files raise ``SweepBaselineError`` (exit 2).
+A cell swept otherwise than in the baseline (exhaustive against sampled, or another number of
+inputs) cannot be compared and fails too: gate a sweep on a table of the same sweep. A cell that
+got better is reported ("improved"), never a failure; a version differing from the baseline's is
+a warning. Bad baseline files raise ``SweepBaselineError`` (exit 2).
 """
 
 from __future__ import annotations
@@ -46,10 +48,37 @@ def load_sweep_baseline(path: Path) -> dict[tuple, dict[str, Any]]:
     cells = data.get("cells")
     if not isinstance(cells, list):
         raise SweepBaselineError(f"invalid sweep baseline {path}: 'cells' must be a list")
-    try:
-        return {cell_key(c): c for c in cells}
-    except (KeyError, TypeError) as exc:
-        raise SweepBaselineError(f"invalid sweep baseline {path}: a cell lacks {exc}") from None
+    problems = [p for i, c in enumerate(cells) for p in _cell_problems(c, i)]
+    if problems:
+        raise SweepBaselineError(f"invalid sweep baseline {path}:\n  " + "\n  ".join(problems))
+    return {cell_key(c): c for c in cells}
+
+
+_KEYS = {"backend": str, "function": str, "dtype": str, "quantity": str, "status": str}
+_NUMBERS = ("count", "max_ulp", "beyond_tolerance", "nan_mismatch", "not_correctly_rounded")
+
+
+def _cell_problems(cell: Any, i: int) -> list[str]:
+    where = f"cells[{i}]"
+    if not isinstance(cell, dict):
+        return [f"{where}: must be an object"]
+    problems = [f"{where}.{k}: must be a string" for k, t in _KEYS.items()
+                if not isinstance(cell.get(k), t)]  # fmt: skip
+    if not _is_number(cell.get("target")):
+        problems.append(f"{where}.target: must be a number")
+    for k in ("weight", "pos_weight"):
+        if cell.get(k) is not None and not _is_number(cell[k]):
+            problems.append(f"{where}.{k}: must be a number or null")
+    if not isinstance(cell.get("exhaustive"), bool):
+        problems.append(f"{where}.exhaustive: must be true or false")
+    if cell.get("status") == "ok":
+        problems += [f"{where}.{k}: must be a number" for k in _NUMBERS
+                     if not _is_number(cell.get(k))]  # fmt: skip
+    return problems
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 @dataclass
@@ -97,6 +126,13 @@ def gate_sweep(cells: list[dict[str, Any]], baseline: dict[tuple, dict[str, Any]
             continue
         if old["status"] != "ok":
             result.improved.append(f"{name}: ok (baseline: {old['status']})")
+            continue
+        if (cell["exhaustive"], cell["count"]) != (old["exhaustive"], old["count"]):
+            how = {True: "exhaustive", False: "sampled"}
+            result.failures.append(
+                f"{name}: not comparable with the baseline ({how[cell['exhaustive']]}, "
+                f"{cell['count']} inputs; baseline {how[old['exhaustive']]}, {old['count']})"
+            )
             continue
         keys = _WORSE_IF_MORE + (("not_correctly_rounded",) if cell["exhaustive"] else ())
         worse = [f"{k} {old[k]:g} -> {cell[k]:g}" for k in keys if cell[k] > old[k]]

@@ -11,7 +11,8 @@ results are plain JSON-able data, so that any executor can ship them:
 * ``DaskExecutor(address)``: a Dask ``distributed`` cluster. ``address`` is a scheduler's
   (``tcp://host:8786``; ``DASK_SCHEDULER_ADDRESS`` is read when no ``--scheduler`` is given), or
   ``local`` for a ``LocalCluster`` of ``workers`` processes on this machine. The workers need
-  this package and the backends installed. Dask is the ``[dask]`` extra.
+  this package and the backends installed; a worker may run tasks in several threads (each
+  thread keeps its own backend worker processes). Dask is the ``[dask]`` extra.
 
 ``Checkpoint(folder)`` keeps each finished task's result as ``<key>.json`` (written atomically):
 a sweep run again with the same folder takes the tasks found there and runs only the others,
@@ -85,7 +86,7 @@ class DaskExecutor:
             else:
                 self._client = Client(address, timeout="10s")
                 self.name = f"the Dask scheduler at {address}"
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, ValueError) as exc:
             if self._cluster is not None:
                 self._cluster.close()
             raise ExecutorError(f"cannot reach a Dask scheduler at {address}: {exc}") from None

@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -95,16 +96,18 @@ def in_dtype(value: float, dtype: str) -> float:
 # ---------------------------------------------------------------- evaluating one task
 
 _LOADED: dict[str, Any] = {}
-_RUNNERS: dict[tuple[str, float], Any] = {}
+_LOADING = threading.Lock()
+_THREAD = threading.local()  # each thread its own runners: a runner serves one call at a time
 
 
 def _backend(spec: str, version: str):
     """The backend (loaded once per sweep worker), checked against the planned version."""
     from conformance.backends.plugins import load_backend
 
-    if spec not in _LOADED:
-        _LOADED[spec] = load_backend(spec)
-    backend = _LOADED[spec]
+    with _LOADING:
+        if spec not in _LOADED:
+            _LOADED[spec] = load_backend(spec)
+        backend = _LOADED[spec]
     if backend.version != version:
         raise RuntimeError(
             f"this worker has {spec} {backend.version}, the sweep was planned with {version}"
@@ -113,17 +116,20 @@ def _backend(spec: str, version: str):
 
 
 def _submit(spec: str, backend, call: Call, timeout_s: float | None):
-    """Start ``call``: in a worker process of this sweep worker (kept for the next task; a
-    crash or hang is that backend's ``crashed`` / ``timeout``), or here when ``timeout_s`` is
-    None; return a function that waits for the Outcome."""
+    """Start ``call``: in a worker process of this sweep worker's thread (kept for the next
+    task; a crash or hang is that backend's ``crashed`` / ``timeout``), or here when
+    ``timeout_s`` is None; return a function that waits for the Outcome."""
     from conformance.backends.isolation import IsolatedRunner, evaluate_in_process
 
     if timeout_s is None:
         return lambda: evaluate_in_process(backend, call)
+    runners = getattr(_THREAD, "runners", None)
+    if runners is None:
+        runners = _THREAD.runners = {}
     key = (spec, timeout_s)
-    if key not in _RUNNERS:
-        _RUNNERS[key] = IsolatedRunner(spec, timeout_s)
-    return _RUNNERS[key].submit(call)
+    if key not in runners:
+        runners[key] = IsolatedRunner(spec, timeout_s)
+    return runners[key].submit(call)
 
 
 def _arguments(plan: SweepPlan, x: np.ndarray) -> dict[str, np.ndarray | None]:
@@ -164,18 +170,23 @@ def run_task(
     x = inputs(tuple(task), plan.function, plan.dtype)
     args = _arguments(plan, x)
     pending = {}
-    for spec, version in plan.backends:
-        backend = _backend(spec, version)
-        offered = tuple(g for g in plan.gradients() if g in backend.gradients)
-        call = Call(
-            plan.function, plan.dtype, args["input"], args["target"], args["weight"],
-            args["pos_weight"], reduction="none", grad_wrt=offered,
-        )  # fmt: skip
-        pending[spec] = (backend, _submit(spec, backend, call, timeout_s))
-    expected = _expected(plan, args)
+    outcomes = {}
+    try:
+        for spec, version in plan.backends:
+            backend = _backend(spec, version)
+            offered = tuple(g for g in plan.gradients() if g in backend.gradients)
+            call = Call(
+                plan.function, plan.dtype, args["input"], args["target"], args["weight"],
+                args["pos_weight"], reduction="none", grad_wrt=offered,
+            )  # fmt: skip
+            pending[spec] = (backend, _submit(spec, backend, call, timeout_s))
+        expected = _expected(plan, args)
+    finally:  # every call sent is collected, even when the oracle raises
+        for spec, (_, wait) in pending.items():
+            outcomes[spec] = wait()
     cells: dict[str, Any] = {}
-    for spec, (backend, wait) in pending.items():
-        outcome = wait()
+    for spec, (backend, _) in pending.items():
+        outcome = outcomes[spec]
         if outcome.status != "ok":
             cells[spec] = {"status": outcome.status, "error": (outcome.error or "")[:500]}
             continue
@@ -185,9 +196,9 @@ def run_task(
                 stats[q] = {"count": 0, "unsupported": f"{spec} offers no gradient wrt {q[5:]}"}
                 continue
             got = outcome.value if q == "value" else outcome.gradients.get(q[5:])
-            tol = tolerance(plan.function, plan.dtype, spec, q).max_ulp
+            tol = tolerance(plan.function, plan.dtype, backend.name, q).max_ulp
             stats[q] = chunk_stats(x, expected[q], got, tol)
-        cells[spec] = {"status": "ok", "quantities": stats}
+        cells[spec] = {"status": "ok", "quantities": stats, "tolerance_name": backend.name}
     return {"task": list(task), "count": int(x.size), "cells": cells}
 
 
@@ -313,8 +324,8 @@ def merge_stats(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     """The statistics of two disjoint sets of inputs (exact; commutative and associative)."""
     for failure in ("unsupported", "mismatch"):
         if failure in a or failure in b:
-            first = a if failure in a else b
-            return {"count": a["count"] + b["count"], failure: first[failure]}
+            message = min(x[failure] for x in (a, b) if failure in x)  # either order, one text
+            return {"count": a["count"] + b["count"], failure: message}
     out = {k: a[k] + b[k] for k in ("count", "not_correctly_rounded", "beyond_tolerance",
                                      "nan_mismatch", "inf_mismatch")}  # fmt: skip
     out["max_ulp"] = max(a["max_ulp"], b["max_ulp"])
@@ -407,6 +418,9 @@ def cells_of(plan: SweepPlan, results: list[dict[str, Any]], exhaustive: bool) -
             merged: dict[str, Any] | None = None
             for r in results:
                 part = r["cells"][spec]
+                if "tolerance_name" in part:  # the judge's table is keyed by backend name
+                    name = part["tolerance_name"]
+                    cell.tolerance_ulp = tolerance(plan.function, plan.dtype, name, q).max_ulp
                 if part["status"] != "ok":
                     cell.status, cell.error = part["status"], part.get("error", "")
                     break

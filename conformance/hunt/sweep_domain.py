@@ -10,13 +10,15 @@ Dask workers) can run it and a checkpoint can name it:
 
 * ``("range", lo, hi)``: the bit patterns lo <= b < hi, exhaustively (only those in the domain
   are evaluated);
-* ``("sample", sign, exponent, count, seed)``: ``count`` values of one binade (sign, biased
-  exponent field) with uniformly drawn significand bits, from a NumPy generator seeded by
-  (seed, sign, exponent): the stratified samples of a float64 (or float32) sweep, a lower bound
-  on the error.
+* ``("sample", sign, exponent, start, count, per, seed)``: values ``start .. start + count`` of
+  the ``per`` samples of one binade (sign, biased exponent field), whose significand bits are
+  drawn uniformly by a NumPy generator seeded by (seed, sign, exponent), in ascending order: the
+  stratified samples of a float64 (or float32) sweep, a lower bound on the error. Samples may
+  repeat: ``count`` counts draws.
 
-``tasks(...)`` lists the chunks of a sweep in order; ``inputs(task, dtype, function)`` gives a
-chunk's inputs (ascending bit patterns for a range).
+``exhaustive_tasks`` and ``sampled_tasks`` list the chunks of a sweep in order; ``inputs(task,
+function, dtype)`` gives a chunk's inputs, in ascending bit patterns (so that the first of the
+worst results is the one with the smallest bit pattern).
 """
 
 from __future__ import annotations
@@ -61,18 +63,20 @@ def exhaustive_tasks(function: str, dtype: str, chunk: int) -> list[Task]:
 
 def sampled_tasks(function: str, dtype: str, samples: int, seed: int, chunk: int) -> list[Task]:
     """About ``samples`` inputs spread evenly over the binades of the domain (each sign and
-    exponent field; the subnormals form one binade), in chunks of at most ``chunk``."""
+    exponent field; the subnormals form one binade), in chunks of at most ``chunk``. A binade's
+    samples are one seeded stream, whatever the chunking (a task takes a slice of it), so the
+    same seed and count give the same inputs for any ``--chunk``. For
+    ``binary_cross_entropy`` the inputs 1 and -0, which no binade of [0, 1) holds, are added."""
     binades = list(_binades(function, dtype))
     per = max(1, -(-samples // len(binades)))
     out: list[Task] = []
     for sign, exponent in binades:
-        left = per
-        part = 0
-        while left > 0:
-            n = min(chunk, left)
-            out.append(("sample", sign, exponent, n, seed * 1_000_003 + part))
-            left -= n
-            part += 1
+        for start in range(0, per, chunk):
+            out.append(("sample", sign, exponent, start, min(chunk, per - start), per, seed))
+    if function == BCE:
+        fmt = format_of(dtype)
+        one = _bits_of(1.0, dtype)
+        out += [("range", one, one + 1), ("range", fmt.sign_bit, fmt.sign_bit + 1)]
     return out
 
 
@@ -83,7 +87,7 @@ def _binades(function: str, dtype: str) -> Iterator[tuple[int, int]]:
     for sign in (0, 1):
         if function == BCE:
             if sign:
-                continue  # -0.0 is the only negative input; ranges cover it
+                continue  # -0.0 is the only negative input (added as its own task)
             for exponent in range(0, one):
                 yield sign, exponent
         else:
@@ -105,9 +109,10 @@ def inputs(task: Task, function: str, dtype: str) -> np.ndarray:
             keep &= (wide >= 0.0) & (wide <= 1.0)
         return values[keep]
     if kind == "sample":
-        _, sign, exponent, count, seed = task
+        _, sign, exponent, start, count, per, seed = task
         rng = np.random.default_rng([int(seed), int(sign), int(exponent)])
-        mantissa = rng.integers(0, 1 << (fmt.precision - 1), size=int(count), dtype=np.uint64)
+        stream = rng.integers(0, 1 << (fmt.precision - 1), size=int(per), dtype=np.uint64)
+        mantissa = np.sort(stream[int(start) : int(start) + int(count)])  # ascending patterns
         bits = (
             (np.uint64(sign) << np.uint64(fmt.width - 1))
             | (np.uint64(exponent) << np.uint64(fmt.precision - 1))

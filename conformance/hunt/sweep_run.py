@@ -2,7 +2,8 @@
 
 ``run_sweeps(plans, executor, ...)`` gives one list of CellResults per plan. The tasks of all plans
 go to the executor together (so the workers stay busy across cells); results found in the
-checkpoint are taken as they are. The merged numbers do not depend on the executor, the number of
+checkpoint are taken as they are (a chunk on which a backend crashed or timed out is not kept: it
+runs again). The merged numbers do not depend on the executor, the number of
 workers or the order of completion (conformance.hunt.sweep).
 """
 
@@ -57,6 +58,10 @@ class Progress:
         sys.stderr.flush()
 
 
+def _transient(result: dict) -> bool:
+    return any(c.get("status") in ("crashed", "timeout") for c in result["cells"].values())
+
+
 def run_sweeps(
     sweeps: list[PlannedSweep],
     executor,
@@ -83,7 +88,8 @@ def run_sweeps(
     for k, result in executor.map(task_function, arguments):
         i, j = todo[k]
         results[i][j] = result
-        checkpoint.put(sweeps[i].plan.key(sweeps[i].tasks[j]), result)
+        if not _transient(result):  # a crash or hang is tried again when the sweep resumes
+            checkpoint.put(sweeps[i].plan.key(sweeps[i].tasks[j]), result)
         bar.advance(result.get("count", 0), computed=True)
     return [
         cells_of(s.plan, [r for r in results[i] if r is not None], s.exhaustive)

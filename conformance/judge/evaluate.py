@@ -150,8 +150,10 @@ def evaluate_case(
     # (a large case is in the domain by construction: not checked twice over 10^7 elements).
     violated = case.recipe is None and violates_contract(case)
     pending = submit(run, case.to_call(grad_wrt=() if violated else grads))
-    exp = expect(case, grads)
-    outcome = pending()
+    try:
+        exp = expect(case, grads)
+    finally:
+        outcome = pending()  # collected even when the oracle raises: the runner stays in step
     if exp.raises and not violated and grads:  # an error met only past the checks
         outcome = run(case.to_call())
     if exp.unsupported_point is not None:
@@ -267,9 +269,13 @@ def _mixed_regime(case: Case) -> str:
 
 
 def _with_mixed(case: Case, regime: str) -> str:
-    """A mixed-dtype case's regime ends with its dtypes (``x:mid,y:soft,mixed-dtypes:target=
-    float64``), so that its divergences are classes of their own, apart from same-dtype ones."""
-    return f"{regime},{_mixed_regime(case)}" if case.argument_dtypes else regime
+    """A mixed-dtype case's value regime ends with ``mixed-dtypes`` (``x:mid,y:soft,mixed-dtypes``),
+    so that its divergences are classes of their own, apart from same-dtype ones. Which argument
+    has which dtype is in the example (and its reproducer), not in the class: one class per
+    (function, dtype, quantity, verdict, value regime) keeps the mixed-dtype findings as few
+    classes as the same-dtype ones instead of one per combination of argument dtypes. A
+    dtype_mismatch keeps the full ``_mixed_regime``: there the combination is the finding."""
+    return f"{regime},mixed-dtypes" if case.argument_dtypes else regime
 
 
 def _accepted(want, got: np.ndarray, dtype: str) -> tuple[np.ndarray, str]:

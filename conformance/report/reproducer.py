@@ -19,7 +19,8 @@ import math
 
 import numpy as np
 
-from conformance.cases import Case
+from conformance.backends.protocol import laid_out
+from conformance.cases import Case, argument_dtype, result_dtype
 
 
 def _literal(a: np.ndarray) -> str:
@@ -67,7 +68,7 @@ def _report_lines(
         return lines + ["print('got =          ', repr(got))"]
     note = f"  # exact: {exact}" if exact else ""
     lines += [
-        f"expected = {expected!r}  # oracle, correctly rounded to {case.dtype}{note}",
+        f"expected = {expected!r}  # oracle, correctly rounded to {result_dtype(case)}{note}",
         "print('got =          ', repr(got))",
         "print('expected =     ', expected)",
         "print('agrees:', repr(got) == expected)",
@@ -75,14 +76,32 @@ def _report_lines(
     return lines
 
 
+def _torch_layout(case: Case, name: str, a: np.ndarray) -> str:
+    """The view the backend passes for ``case.layout`` (protocol.laid_out): a stride-2 view, or
+    a stride-0 expansion of the first row; "" when the array goes as it is."""
+    view = laid_out(a, case.layout, name)
+    if view is None or view.ndim == 0 or case.layout == "contiguous":
+        return ""
+    if case.layout == "strided":
+        return ".repeat_interleave(2, dim=-1)[..., ::2]"
+    if view.size and view.strides[0] == 0:
+        return f"[:1].expand({tuple(a.shape)!r})"
+    return ""
+
+
 def _torch(case: Case, quantity: str, device: str, **tail) -> str:
-    dt = f"torch.{case.dtype}"
     dev = "" if device in ("cpu", "") else f", device={device!r}"
     grad = quantity.removeprefix("grad_") if quantity.startswith("grad_") else None
     lines = ["import torch", "import torch.nn.functional as F", ""]
     for name, a in case.arrays.items():
-        rg = ", requires_grad=True" if name == grad else ""
-        lines.append(f"{name} = torch.tensor({_literal(a)}, dtype={dt}{dev}{rg})")
+        dt = f"torch.{argument_dtype(case, name)}"
+        view = _torch_layout(case, name, a)
+        if view:
+            rg = ".detach().requires_grad_()" if name == grad else ""
+            lines.append(f"{name} = torch.tensor({_literal(a)}, dtype={dt}{dev}){view}{rg}")
+        else:
+            rg = ", requires_grad=True" if name == grad else ""
+            lines.append(f"{name} = torch.tensor({_literal(a)}, dtype={dt}{dev}{rg})")
     args = ["input", "target"]
     if case.weight is not None:
         args.append("weight=weight")
@@ -99,7 +118,14 @@ def _torch(case: Case, quantity: str, device: str, **tail) -> str:
     else:
         lines.append(f"loss = F.{case.function}({', '.join(args)})")
     result = "loss"
-    if grad:
+    if grad and case.grad_output is not None:
+        go = _literal(np.asarray(case.grad_output))
+        lines.append(
+            f"grad_output = torch.tensor({go}, dtype=torch.{case.dtype}{dev}).to(loss.dtype)"
+        )
+        lines.append("loss.backward(grad_output)")
+        result = f"{grad}.grad"
+    elif grad:
         lines.append("loss.backward(torch.ones_like(loss))")
         result = f"{grad}.grad"
     lines += _report_lines(case, result, **tail)
@@ -115,7 +141,8 @@ def _paddle(case: Case, quantity: str, device: str, **tail) -> str:
         lines.append("paddle.set_device('cpu')")
     for name, a in case.arrays.items():
         sg = ", stop_gradient=False" if name == grad else ""
-        lines.append(f"{name} = paddle.to_tensor({_literal(a)}, dtype='{case.dtype}'{sg})")
+        dt = argument_dtype(case, name)
+        lines.append(f"{name} = paddle.to_tensor({_literal(a)}, dtype='{dt}'{sg})")
     args = ["input", "target"]
     if case.weight is not None:
         args.append("weight=weight")
@@ -128,23 +155,32 @@ def _paddle(case: Case, quantity: str, device: str, **tail) -> str:
     else:
         lines.append(f"loss = F.{case.function}({', '.join(args)})")
     result = "loss"
-    if grad:
+    if grad and case.grad_output is not None:
+        go = _literal(np.asarray(case.grad_output))
+        lines.append(f"loss.backward(paddle.to_tensor({go}, dtype='{case.dtype}'))")
+        result = f"{grad}.grad"
+    elif grad:
         lines.append("loss.backward(paddle.ones_like(loss))")
         result = f"{grad}.grad"
     lines += _report_lines(case, result, **tail)
     return "\n".join(lines)
 
 
+def _numpy_dtype(name: str) -> str:
+    return "ml_dtypes.bfloat16" if name == "bfloat16" else f"np.{name}"
+
+
 def _numpy_kernel(case: Case, quantity: str) -> str:
     lines = ["import numpy as np"]
-    if case.dtype == "bfloat16":
+    if "bfloat16" in {argument_dtype(case, n) for n in case.arrays}:
         lines.append("import ml_dtypes")
-        dt = "ml_dtypes.bfloat16"
-    else:
-        dt = f"np.{case.dtype}"
     lines += ["from conformance.backends import numpy_kernel", ""]
+    wide = result_dtype(case)  # the adapter widens mixed dtypes (exactly) to the promoted one
     for name, a in case.arrays.items():
-        lines.append(f"{name} = np.array({_literal(a)}, dtype={dt})")
+        d = argument_dtype(case, name)
+        dt = _numpy_dtype(d)
+        widen = "" if d == wide else f".astype({_numpy_dtype(wide)})"
+        lines.append(f"{name} = np.array({_literal(a)}, dtype={dt}){widen}")
     args = ["input", "target"]
     if case.weight is not None:
         args.append("weight=weight")
@@ -155,9 +191,12 @@ def _numpy_kernel(case: Case, quantity: str) -> str:
         lines.append(f"print(numpy_kernel.{case.function}({', '.join(args)}))")
     else:
         wrt = quantity.removeprefix("grad_")
-        lines.append(
-            f"print(numpy_kernel.{case.function}_gradients({', '.join(args)}, wrt=({wrt!r},)))"
-        )
+        args.append(f"wrt=({wrt!r},)")
+        if case.grad_output is not None:
+            go = _literal(np.asarray(case.grad_output))
+            lines.append(f"grad_output = np.array({go}, dtype={_numpy_dtype(case.dtype)})")
+            args.append("grad_output=grad_output")
+        lines.append(f"print(numpy_kernel.{case.function}_gradients({', '.join(args)}))")
     return "\n".join(lines)
 
 

@@ -90,3 +90,21 @@ def test_returning_the_targets_narrower_dtype_is_a_convention_divergence():
 def test_the_numpy_kernel_promotes_and_conforms():
     run = audit_backend(load_backend("numpy"), CI, dtypes=("float16",), purposes=("mixed",))
     assert run.value_comparisons > 0 and not run.divergences
+
+
+class _NarrowIntermediate(_InputDtype):
+    """With a float16 argument, rounds the loss through float16 (a narrow intermediate)."""
+
+    def binary_cross_entropy_with_logits(self, input, target, weight=None, pos_weight=None,
+                                         reduction="mean"):  # fmt: skip
+        out = super().binary_cross_entropy_with_logits(input, target, weight, pos_weight, reduction)
+        narrow = any(a is not None and a.dtype == np.float16 for a in (target, weight, pos_weight))
+        with np.errstate(over="ignore"):
+            return out.astype(np.float16).astype(input.dtype) if narrow else out
+
+
+def test_a_mixed_dtype_value_divergence_is_one_class_per_regime_whatever_the_argument():
+    run = _mixed_run(_NarrowIntermediate())
+    values = [d for d in run.divergences if d.verdict == "value_mismatch"]
+    assert values and all(d.regime.endswith(",mixed-dtypes") for d in values)
+    assert not any("mixed-dtypes:" in d.regime for d in values)  # no argument=dtype split

@@ -229,3 +229,71 @@ def test_a_malformed_sweep_baseline_exits_2(tmp_path, capsys, content, message):
     bad.write_text(content)
     argv = ["sweep", "--backend", "numpy", "--dtype", "float16", "--quiet", "--baseline", str(bad)]
     assert main(argv) == 2 and message in capsys.readouterr().err
+
+
+def test_samples_do_not_depend_on_the_chunking():
+    def drawn(chunk):
+        tasks = sampled_tasks(LOGITS, "float16", 5000, 3, chunk)
+        return np.sort(
+            np.concatenate([inputs(t, LOGITS, "float16") for t in tasks]).view(np.uint16)
+        )
+
+    assert np.array_equal(drawn(1000), drawn(37))
+
+
+def test_a_sampled_bce_sweep_includes_one_and_negative_zero():
+    tasks = sampled_tasks(BCE, "float16", 100, 0, 50)
+    bits = np.concatenate([inputs(t, BCE, "float16") for t in tasks]).view(np.uint16)
+    assert 0x3C00 in bits and 0x8000 in bits
+
+
+def test_a_chunk_a_backend_crashed_on_is_not_checkpointed(tmp_path):
+    from conformance.hunt.sweep_run import _transient
+
+    crashed = {"task": ["range", 0, 1], "count": 1, "cells": {"b": {"status": "crashed"}}}
+    unsupported = {"task": ["range", 0, 1], "count": 1, "cells": {"b": {"status": "unsupported"}}}
+    assert _transient(crashed) and not _transient(unsupported)
+
+
+def test_a_sweep_gate_refuses_to_compare_sampled_with_exhaustive(tmp_path):
+    from conformance.gate.sweep_gate import cell_key, gate_sweep
+
+    _, table = _table(tmp_path, "numpy", "first")
+    cells = json.loads(table.read_text())["cells"]
+    baseline = {cell_key(c): dict(c) for c in cells}
+    for c in cells:
+        c["exhaustive"], c["count"] = False, 100
+    result = gate_sweep(cells, baseline)
+    assert result.exit_code == 1 and "not comparable" in result.failures[0]
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--seed", "-1", "--samples", "10"], "must be >= 0"),
+        (["--scheduler", "foo"], "cannot reach a Dask scheduler"),
+        (["--weight", "1e6"], "overflows float16"),
+        (["--timeout", "0"], "must be > 0"),
+    ],
+)
+def test_more_bad_sweep_input_exits_2(argv, message, capsys):
+    assert main(["sweep", "--backend", "numpy", "--dtype", "float16", "--quiet", *argv]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_baseline_cell_without_its_numbers_exits_2(tmp_path, capsys):
+    _, table = _table(tmp_path, "numpy", "first")
+    data = json.loads(table.read_text())
+    del data["cells"][0]["max_ulp"]
+    table.write_text(json.dumps(data))
+    argv = [
+        "sweep",
+        "--backend",
+        "numpy",
+        "--dtype",
+        "float16",
+        "--quiet",
+        "--baseline",
+        str(table),
+    ]
+    assert main(argv) == 2 and "max_ulp: must be a number" in capsys.readouterr().err
