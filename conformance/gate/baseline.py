@@ -13,7 +13,9 @@ A backend that did not complete counts as the pseudo class ``backend:<status>``
 (``backend:crashed``, ``backend:timeout``, ``backend:setup_error``): it fails the gate unless the
 baseline lists it. Baseline classes not seen are reported as "fixed upstream?" and do not fail; a class whose
 ``profiles`` (the audit profiles whose reports found it; optional) do not include the gated
-report's profile is not expected there, and is only counted ("found by other profiles"). A
+report's profile is not expected there, and is only counted ("found by other profiles"); the
+identity violations (``identity/...``: conformance/findings/identities.py) carry the profile
+``identities``, since only tests/harness/test_identities.py checks them, never an audit. A
 version or device differing from the baseline's is a warning.
 """
 

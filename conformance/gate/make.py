@@ -94,7 +94,10 @@ def main(argv: list[str] | None = None) -> int:
     for backend, classes in IDENTITY_VIOLATIONS.items():
         if backend in merged["backends"]:
             merged["backends"][backend]["classes"].update(
-                {cid: {"explanation": text} for cid, text in classes.items()}
+                {
+                    cid: {"explanation": text, "profiles": ["identities"]}
+                    for cid, text in classes.items()
+                }
             )
     args.output.write_text(json.dumps(merged, indent=1, sort_keys=True, allow_nan=False) + "\n")
     total = sum(len(r.divergences) for r in combined.runs)

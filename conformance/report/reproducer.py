@@ -54,7 +54,10 @@ def _report_lines(
             f"print('returned instead of raising:', {result}.tolist())",
         ]
     if element is None:
-        return [f"print({result}.tolist())"]
+        return [
+            f"print('dtype and shape:', {result}.dtype, list({result}.shape))",
+            f"print({result}.tolist())",
+        ]
     lines = [f"i = {tuple(element)!r}"]
     for name, a in case.arrays.items():
         if a.ndim == len(element) and all(0 <= e < n for e, n in zip(element, a.shape)):

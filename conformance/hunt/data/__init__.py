@@ -1,0 +1,1 @@
+"""Data files of the hunt (conformance.hunt.sweep_worst)."""
