@@ -1,7 +1,7 @@
 """The audit: hunt divergences of one backend, purpose by purpose, and turn them into records.
 
 For each (function, dtype), the profile's cases of every purpose (conformance.hunt.purposes:
-value, edge, contract, special, out_of_contract, large) are judged against the oracle. Every
+value, edge, layout, mixed, contract, special, out_of_contract, large, sweep) are judged against the oracle. Every
 quantity's verdict is counted, every comparison is entered in the coverage table, and every
 divergence is filed under its class with its tier (conformance.findings.tiers), keeping the worst
 example. With ``minimize``, the first example of each class is reduced to the single element that
@@ -26,6 +26,7 @@ from conformance.hunt.large import KINDS, large_case, recipe_reproducer
 from conformance.hunt.minimize import candidates
 from conformance.hunt.profiles import Profile
 from conformance.hunt.scan import scan as scan_errors
+from conformance.hunt.sweep_worst import sweep_cases
 from conformance.judge.evaluate import QuantityResult, evaluate_case, offered_gradients
 from conformance.judge.expectation import expect, gradient_arguments
 from conformance.records import (
@@ -128,6 +129,8 @@ def purpose_cases(
         return P.out_of_contract_cases(function, dtype, seed, budget)
     if purpose == "large":
         return _large_cases(profile, function, dtype, seed)
+    if purpose == "sweep":
+        return sweep_cases(function, dtype)
     raise ValueError(f"unknown purpose {purpose!r}")
 
 

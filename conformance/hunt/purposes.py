@@ -13,6 +13,8 @@
   pos_weight 0 and inf.
 * ``out_of_contract``: one target the documentation excludes (outside [0, 1], an exact -100, ±inf,
   NaN); behaviour recorded, not counted unless ``--strict``.
+* ``sweep``: the worst inputs of the published exhaustive sweeps, one element each, in every
+  dtype that holds them exactly (conformance.hunt.sweep_worst; a fixed list, like ``edge``).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ PURPOSES = (
     "special",
     "out_of_contract",
     "large",
+    "sweep",
 )
 DTYPE_NAMES = ("float64", "float32", "float16", "bfloat16")
 LOGITS = "binary_cross_entropy_with_logits"

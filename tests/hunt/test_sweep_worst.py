@@ -74,3 +74,31 @@ def test_a_table_that_is_not_one_exits_2(tmp_path, capsys):
     bad.write_text("{}")
     assert SW.main([str(bad)]) == 2
     assert "not an accuracy table" in capsys.readouterr().err
+
+
+class _WrongAtOneWorstInput:
+    """The numpy kernel, except the with-logits loss at x = -4.15625 (the input where torch's
+    bfloat16 loss is 0 instead of 0.01556, a worst input of the published sweep): 0 there."""
+
+    def binary_cross_entropy_with_logits(self, input, target, weight=None, pos_weight=None,
+                                         reduction="mean"):  # fmt: skip
+        from conformance.backends import numpy_kernel as K
+
+        out = np.asarray(K.binary_cross_entropy_with_logits(input, target, weight, pos_weight,
+                                                            reduction=reduction))  # fmt: skip
+        if reduction == "none":
+            out = np.where(input == -4.15625, np.zeros_like(out), out)
+        return out
+
+
+def test_the_sweep_purpose_catches_a_bug_at_a_published_worst_input():
+    from conformance.backends.plugins import resolve_backend
+    from conformance.hunt.audit import audit_backend
+    from conformance.hunt.profiles import PROFILES
+
+    backend = resolve_backend(_WrongAtOneWorstInput(), "toy")
+    run = audit_backend(
+        backend, PROFILES["ci"], functions=(LOGITS,), dtypes=("float32",), purposes=("sweep",)
+    )
+    assert run.value_comparisons > 0
+    assert [d for d in run.divergences if d.verdict == "value_mismatch" and d.quantity == "value"]
