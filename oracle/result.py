@@ -85,6 +85,7 @@ class LossResult:
         self._rounded_gradients: dict[tuple, np.ndarray] = {}
         self._enclosures: dict[str, fast.Enclosure | None] = {}
         self._magnitudes: dict[tuple, np.ndarray] = {}
+        self._zero_certificates: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     # -- elements ----------------------------------------------------------------------------
     def _element(self, name: str, i: int) -> Ext:
@@ -321,6 +322,13 @@ class LossResult:
             decided, fast_bits = self._fast_output(name, enc, g_lo, g_hi, groups, n_out, fmt)
             bits[decided] = fast_bits[decided]
             todo = ~decided
+        if use_fast and groups is None and todo.any():
+            answer = self._certified_zeros(name, go, fmt)
+            if answer is not None:
+                decided, zero_bits = answer
+                decided &= todo
+                bits[decided] = zero_bits[decided]
+                todo &= ~decided
         fast.STATS["fast"] += n_out - int(todo.sum())
         fast.STATS["exact"] += int(todo.sum())
         if todo.any():
@@ -331,6 +339,23 @@ class LossResult:
                     seen[id(v)] = v.rounded_bits(fmt)
                 bits[k] = seen[id(v)]
         return from_bits(bits.astype(fmt.uint_dtype), fmt).reshape(shape)
+
+    def _certified_zeros(self, name: str, go: _Upstream, fmt: Format):
+        """(decided mask, bits) of the elementwise outputs certified to round to ±0
+        (oracle.fast.far_tail: with-logits quantities whose non-vanishing part is exactly 0),
+        or None where that does not apply."""
+        if self.function != "binary_cross_entropy_with_logits" or self._inputs is None:
+            return None
+        if name not in self._zero_certificates:
+            x, y, w, p, exact = fast._exact_arguments(self._inputs)
+            sign, exponent = fast.far_tail.certificates(name, x, y, w, p)
+            self._zero_certificates[name] = (np.where(exact, sign, 2), exponent)
+        sign, exponent = self._zero_certificates[name]
+        g, ok = None, None
+        if go.values is not None:
+            g = self._per_element(go.values.floats)
+            ok = self._per_element(go.values.exact_mask)
+        return fast.far_tail.decide_zeros(sign, exponent, g, fmt, ok)
 
     def _ball_enclosure(self, name: str) -> fast.BallEnclosure | None:
         """Fast-path double-word balls of quantity ``name`` for every element (cached)."""

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from oracle.fast import assumptions, bce, bce_dd, logits, logits_dd
+from oracle.fast import assumptions, bce, bce_dd, far_tail, logits, logits_dd
 from oracle.fast import balls as B
 from oracle.fast.bridge import ball_of_ext, ball_of_fraction, enclose_exact_values, enclose_ext
 from oracle.fast.rounding import decide, decide_float64
@@ -220,6 +220,7 @@ __all__ = [
     "enclose",
     "enclose_arrays",
     "enclose_exact_values",
+    "far_tail",
     "enclose_ext",
     "group_sums",
     "scale",
