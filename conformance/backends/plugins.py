@@ -2,7 +2,8 @@
 
 ``load_backend(spec)`` accepts
 
-* a registered name: ``numpy``, ``torch``, ``torch-cuda``, ``paddle``, ``paddle-gpu``;
+* a registered name: ``numpy``, ``torch``, ``torch-cuda``, ``torch-compile``, ``paddle``,
+  ``paddle-gpu``;
 * ``"package.module:attr"`` (``attr`` may be dotted): a full Backend instance, a class or factory
   returning one (called with no arguments), or a *minimal plugin* (below);
 * a name that an installed distribution registers in the entry-point group
@@ -234,6 +235,12 @@ def _torch(device: str) -> Callable[[], Backend]:
     return build
 
 
+def _torch_compile() -> Backend:
+    from conformance.backends.torch_compile_backend import TorchCompileBackend
+
+    return TorchCompileBackend("cpu")
+
+
 def _paddle(device: str) -> Callable[[], Backend]:
     def build() -> Backend:
         from conformance.backends.paddle_backend import PaddleBackend
@@ -247,6 +254,7 @@ REGISTERED: dict[str, Callable[[], Backend]] = {
     "numpy": _numpy,
     "torch": _torch("cpu"),
     "torch-cuda": _torch("cuda"),
+    "torch-compile": _torch_compile,
     "paddle": _paddle("cpu"),
     "paddle-gpu": _paddle("gpu"),
 }
@@ -254,6 +262,7 @@ _FRAMEWORK = {
     "numpy": "numpy",
     "torch": "torch",
     "torch-cuda": "torch",
+    "torch-compile": "torch",
     "paddle": "paddle",
     "paddle-gpu": "paddle",
 }
