@@ -17,11 +17,13 @@ TORCH = "torch==2.13.0"
 # because the examples a seed produces (and so the ci profile's verdicts) depend on its version.
 PADDLE = "paddlepaddle==3.3.1"
 HYPOTHESIS = "hypothesis==6.170.15"
+JAX = ("jax[cpu]==0.10.2", "optax==0.2.8")  # the versions of the jax report
 
 
 def _install(session: nox.Session, extras: str) -> None:
     session.install(TORCH)
     session.install(PADDLE)
+    session.install(*JAX)
     session.install(HYPOTHESIS, "-e", f".[{extras}]")
 
 

@@ -2,8 +2,8 @@
 
 ``load_backend(spec)`` accepts
 
-* a registered name: ``numpy``, ``torch``, ``torch-cuda``, ``torch-compile``, ``paddle``,
-  ``paddle-gpu``;
+* a registered name: ``numpy``, ``torch``, ``torch-cuda``, ``torch-compile``, ``jax``,
+  ``paddle``, ``paddle-gpu``;
 * ``"package.module:attr"`` (``attr`` may be dotted): a full Backend instance, a class or factory
   returning one (called with no arguments), or a *minimal plugin* (below);
 * a name that an installed distribution registers in the entry-point group
@@ -241,6 +241,12 @@ def _torch_compile() -> Backend:
     return TorchCompileBackend("cpu")
 
 
+def _jax() -> Backend:
+    from conformance.backends.jax_backend import JaxBackend
+
+    return JaxBackend()
+
+
 def _paddle(device: str) -> Callable[[], Backend]:
     def build() -> Backend:
         from conformance.backends.paddle_backend import PaddleBackend
@@ -255,6 +261,7 @@ REGISTERED: dict[str, Callable[[], Backend]] = {
     "torch": _torch("cpu"),
     "torch-cuda": _torch("cuda"),
     "torch-compile": _torch_compile,
+    "jax": _jax,
     "paddle": _paddle("cpu"),
     "paddle-gpu": _paddle("gpu"),
 }
@@ -263,6 +270,7 @@ _FRAMEWORK = {
     "torch": "torch",
     "torch-cuda": "torch",
     "torch-compile": "torch",
+    "jax": "jax",
     "paddle": "paddle",
     "paddle-gpu": "paddle",
 }

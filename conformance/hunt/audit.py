@@ -26,6 +26,7 @@ from conformance.hunt.large import KINDS, large_case, recipe_reproducer
 from conformance.hunt.minimize import candidates
 from conformance.hunt.profiles import Profile
 from conformance.hunt.scan import scan as scan_errors
+from conformance.hunt.structures import Accepts
 from conformance.hunt.sweep_worst import sweep_cases
 from conformance.judge.evaluate import QuantityResult, evaluate_case, offered_gradients
 from conformance.judge.expectation import expect, gradient_arguments
@@ -109,38 +110,51 @@ class _Tally:
 
 
 def purpose_cases(
-    profile: Profile, function: str, dtype: str, seed: int, purpose: str, scale: int = 1
+    profile: Profile,
+    function: str,
+    dtype: str,
+    seed: int,
+    purpose: str,
+    scale: int = 1,
+    accepts: Accepts | None = None,
 ) -> Iterable[Case]:
-    """The cases of one purpose for one (function, dtype), in order (``scale``: Profile.budget)."""
+    """The cases of one purpose for one (function, dtype), in order (``scale``: Profile.budget;
+    ``accepts``: the structures a backend without some weight argument is hunted on)."""
     budget = profile.budget(function, purpose, scale)
     if purpose == "value":
-        return P.value_cases(function, dtype, seed, budget)
+        return P.value_cases(function, dtype, seed, budget, accepts)
     if purpose == "edge":
-        return P.edge_cases(function, dtype, seed) if profile.edge else ()
+        return P.edge_cases(function, dtype, seed, accepts) if profile.edge else ()
     if purpose == "layout":
-        return P.layout_cases(function, dtype, seed, budget)
+        return P.layout_cases(function, dtype, seed, budget, accepts)
     if purpose == "mixed":
-        return P.mixed_cases(function, dtype, seed, budget)
+        return P.mixed_cases(function, dtype, seed, budget, accepts)
     if purpose == "contract":
-        return P.contract_cases(function, dtype, seed, budget)
+        return P.contract_cases(function, dtype, seed, budget, accepts)
     if purpose == "special":
-        return P.special_cases(function, dtype, seed, budget)
+        return P.special_cases(function, dtype, seed, budget, accepts)
     if purpose == "out_of_contract":
-        return P.out_of_contract_cases(function, dtype, seed, budget)
+        return P.out_of_contract_cases(function, dtype, seed, budget, accepts)
     if purpose == "large":
-        return _large_cases(profile, function, dtype, seed)
+        return _large_cases(profile, function, dtype, seed, accepts)
     if purpose == "sweep":
         return sweep_cases(function, dtype)
     raise ValueError(f"unknown purpose {purpose!r}")
 
 
-def _large_cases(profile: Profile, function: str, dtype: str, seed: int) -> Iterable[Case]:
+def _large_cases(
+    profile: Profile, function: str, dtype: str, seed: int, accepts: Accepts | None = None
+) -> Iterable[Case]:
     weights = ("none", "scalar", "full")
+    if accepts is not None and not accepts.weight_argument("weight"):
+        weights = ("none",)
     k = 0
     for n in profile.large_sizes:
         for kind in KINDS:
             for reduction in ("mean", "sum"):
-                yield large_case(function, dtype, kind, n, seed, reduction, weights[k % 3])
+                yield large_case(
+                    function, dtype, kind, n, seed, reduction, weights[k % len(weights)]
+                )
                 k += 1
 
 
@@ -272,6 +286,9 @@ def audit_backend(
                 return
 
     supported = [d for d in dtypes if d in getattr(backend, "dtypes", dtypes)]
+    accepts = Accepts.of(backend)
+    if accepts is not None:  # cells of the weights the backend lacks: untested, with the reason
+        coverage.declare_missing_weights(functions, dtypes, accepts.weights, backend.name)
     scale = profile.scale(len(dtypes), len(supported))
     for function in functions:
         for dtype in dtypes:
@@ -279,7 +296,8 @@ def audit_backend(
                 label = f"{backend.name}: {function} {dtype} {purpose}"
                 generated = compared = declined = 0
                 cell_scale = scale if dtype in supported else 1
-                for case in purpose_cases(profile, function, dtype, seed, purpose, cell_scale):
+                cases = purpose_cases(profile, function, dtype, seed, purpose, cell_scale, accepts)
+                for case in cases:
                     generated += 1
                     was_compared, was_declined = visit(case, purpose)
                     compared += was_compared

@@ -69,6 +69,22 @@ class Coverage:
         for q in quantities:
             self.declined.setdefault(cell_of(case, q), reason)
 
+    def declare_missing_weights(self, functions, dtypes, weights, backend: str) -> None:
+        """Record why the cells with a weight argument ``backend`` does not declare are
+        never reached (the hunt does not generate them: Accepts)."""
+        for f in functions:
+            for d in dtypes:
+                for cell in expected_cells(f, d):
+                    lacking = [
+                        name
+                        for name, form in (("weight", cell[4]), ("pos_weight", cell[5]))
+                        if form != "none" and name not in weights
+                    ]
+                    if lacking:
+                        self.declined.setdefault(
+                            cell, f"{backend} has no {' or '.join(lacking)} argument"
+                        )
+
     def untested(self, functions, dtypes) -> dict[CellKey, str]:
         """Every expected cell with no value comparison, with the reason."""
         out = {}

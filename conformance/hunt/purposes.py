@@ -27,7 +27,13 @@ import numpy as np
 
 from conformance.cases import Case
 from conformance.hunt import values as V
-from conformance.hunt.structures import Structure, argument_shape, structures, value_shape
+from conformance.hunt.structures import (
+    Accepts,
+    Structure,
+    argument_shape,
+    structures,
+    value_shape,
+)
 from oracle.formats import format_of
 
 PURPOSES = (
@@ -96,11 +102,23 @@ def _case(
     )
 
 
-def value_cases(function: str, dtype: str, seed: int, count: int) -> Iterator[Case]:
-    """``count`` in-domain cases, cycling through every structure of ``function``."""
+def _plain_call(s: Structure) -> bool:
+    return s.api == "functional" and s.legacy is None
+
+
+def _structures(function: str, accepts: Accepts | None, keep=lambda s: True) -> list[Structure]:
+    """The structures of ``function`` that ``keep`` selects and the backend ``accepts`` (the
+    weight arguments it declares: a backend without them spends its budget on the others)."""
+    return [s for s in structures(function) if keep(s) and (accepts is None or accepts(s))]
+
+
+def value_cases(
+    function: str, dtype: str, seed: int, count: int, accepts: Accepts | None = None
+) -> Iterator[Case]:
+    """``count`` in-domain cases, cycling through every (accepted) structure of ``function``."""
     rng = purpose_rng(seed, function, dtype, "value")
-    cells = structures(function)
-    for i in range(count):
+    cells = _structures(function, accepts)
+    for i in range(count if cells else 0):
         structure = cells[i % len(cells)]
         # A class or broadcast form needs rank >= 2 to differ from the full shape.
         distinct = {"class", "broadcast"} & {structure.weight, structure.pos_weight}
@@ -112,13 +130,15 @@ def value_cases(function: str, dtype: str, seed: int, count: int) -> Iterator[Ca
         yield _case(function, dtype, structure, x, y, rng, with_grad_output=bool(i % 2))
 
 
-def layout_cases(function: str, dtype: str, seed: int, count: int) -> Iterator[Case]:
+def layout_cases(
+    function: str, dtype: str, seed: int, count: int, accepts: Accepts | None = None
+) -> Iterator[Case]:
     """In-domain cases whose arrays reach the backend non-contiguous (``strided``: stride 2
     along the last axis) or broadcast-expanded (``expanded``: input and target of equal rows,
     passed as a stride-0 expansion of the first row), alternately, cycling the structures."""
     rng = purpose_rng(seed, function, dtype, "layout")
-    cells = [s for s in structures(function) if s.api == "functional"]
-    for i in range(count):
+    cells = _structures(function, accepts, lambda s: s.api == "functional")
+    for i in range(count if cells else 0):
         structure = cells[(5 * i) % len(cells)]
         layout = ("strided", "expanded")[i % 2]
         shape = value_shape(rng, 24, min_rank=2)
@@ -133,7 +153,9 @@ def layout_cases(function: str, dtype: str, seed: int, count: int) -> Iterator[C
         yield case.with_(layout=layout)
 
 
-def mixed_cases(function: str, dtype: str, seed: int, count: int) -> Iterator[Case]:
+def mixed_cases(
+    function: str, dtype: str, seed: int, count: int, accepts: Accepts | None = None
+) -> Iterator[Case]:
     """In-domain cases with one argument (target, weight or pos_weight) in another dtype than
     the input, every (argument, dtype) pair in turn. The documentation is silent; the accepted
     readings are an error, a result in the promoted dtype, or one in the input's dtype
@@ -141,8 +163,10 @@ def mixed_cases(function: str, dtype: str, seed: int, count: int) -> Iterator[Ca
     rng = purpose_rng(seed, function, dtype, "mixed")
     names = ("target", "weight", "pos_weight") if function == LOGITS else ("target", "weight")
     pairs = [(n, d) for n in names for d in DTYPE_NAMES if d != dtype]
-    cells = [s for s in structures(function) if s.api == "functional" and s.legacy is None]
-    for i in range(count):
+    cells = _structures(function, accepts, _plain_call)
+    if accepts is not None:  # a weight argument the backend lacks has no dtype to mix
+        pairs = [(n, d) for n, d in pairs if n == "target" or accepts.weight_argument(n)]
+    for i in range(count if cells else 0):
         name, other = pairs[i % len(pairs)]
         shape = value_shape(rng, 12)
         n = int(np.prod(shape))
@@ -158,11 +182,13 @@ def mixed_cases(function: str, dtype: str, seed: int, count: int) -> Iterator[Ca
         yield case.with_(argument_dtypes={name: other})
 
 
-def edge_cases(function: str, dtype: str, seed: int) -> Iterator[Case]:
+def edge_cases(
+    function: str, dtype: str, seed: int, accepts: Accepts | None = None
+) -> Iterator[Case]:
     """0-d and empty inputs under every reduction and weight form (deterministic list)."""
     rng = purpose_rng(seed, function, dtype, "edge")
     for shape in ((), (0,), (3, 0), (0, 4)):
-        for structure in structures(function):
+        for structure in _structures(function, accepts):
             plain = structure.api == "functional" and structure.weight == structure.pos_weight
             if len(shape) == 2 and not (plain and structure.weight == "none"):
                 continue  # rank-2 empties: every reduction, without weights
@@ -172,12 +198,14 @@ def edge_cases(function: str, dtype: str, seed: int) -> Iterator[Case]:
             yield _case(function, dtype, structure, x, y, rng, with_grad_output=False)
 
 
-def _one_element(function: str, dtype: str, seed: int, purpose: str, count: int, mutate):
+def _one_element(
+    function: str, dtype: str, seed: int, purpose: str, count: int, mutate, accepts=None
+):
     """Ordinary in-domain cases in which ``mutate(case_arrays, index, k)`` changes one element
     (or one shape); ``k`` counts the cases so the mutations are visited in turn."""
     rng = purpose_rng(seed, function, dtype, purpose)
-    cells = [s for s in structures(function) if s.api == "functional" and s.legacy is None]
-    for k in range(count):
+    cells = _structures(function, accepts, _plain_call)
+    for k in range(count if cells else 0):
         structure = cells[(7 * k) % len(cells)]
         shape = value_shape(rng, 8) if k % 3 else (1,)
         n = int(np.prod(shape))
@@ -197,7 +225,9 @@ def _set(a: np.ndarray, index: int, value: float, dtype: str) -> np.ndarray:
     return out
 
 
-def contract_cases(function: str, dtype: str, seed: int, count: int) -> Iterator[Case]:
+def contract_cases(
+    function: str, dtype: str, seed: int, count: int, accepts: Accepts | None = None
+) -> Iterator[Case]:
     """One contract violation per case, the violations visited in turn."""
     fmt = format_of(dtype)
     above_one = 1.0 + 2.0 ** (1 - fmt.precision)
@@ -208,6 +238,12 @@ def contract_cases(function: str, dtype: str, seed: int, count: int) -> Iterator
         violations = shape_violations
     else:
         violations = [("input", v) for v in bad_probabilities] + shape_violations
+    if accepts is not None:  # no shape violation of an argument the backend does not take
+        violations = [
+            v for v in violations
+            if isinstance(v, tuple) or not v.startswith(("weight", "pos_weight"))
+            or accepts.weight_argument(v.split("_grows")[0].split("_mismatch")[0])
+        ]  # fmt: skip
 
     def mutate(case: Case, index: int, k: int, rng) -> Case | None:
         violation = violations[k % len(violations)]
@@ -225,10 +261,12 @@ def contract_cases(function: str, dtype: str, seed: int, count: int) -> Iterator
         n = int(np.prod(bad))
         return case.with_(**{name: V.in_dtype(V.weights(rng, n) + 0.5, dtype, bad)})
 
-    yield from _one_element(function, dtype, seed, "contract", count, mutate)
+    yield from _one_element(function, dtype, seed, "contract", count, mutate, accepts)
 
 
-def special_cases(function: str, dtype: str, seed: int, count: int) -> Iterator[Case]:
+def special_cases(
+    function: str, dtype: str, seed: int, count: int, accepts: Accepts | None = None
+) -> Iterator[Case]:
     """One in-contract special value per case, the specials visited in turn."""
     fmt = format_of(dtype)
     tiny = float(fmt.min_subnormal)
@@ -274,6 +312,12 @@ def special_cases(function: str, dtype: str, seed: int, count: int) -> Iterator[
             ("target", 0.0),
             ("target", 1.0),
         ]
+    if accepts is not None:  # no special weight for a backend without that argument
+        specials = [
+            sp for sp in specials
+            if all(n in ("input", "target") or accepts.weight_argument(n)
+                   for n, _ in (sp if isinstance(sp[0], tuple) else (sp,)))
+        ]  # fmt: skip
 
     def mutate(case: Case, index: int, k: int, rng) -> Case | None:
         special = specials[k % len(specials)]
@@ -288,14 +332,16 @@ def special_cases(function: str, dtype: str, seed: int, count: int) -> Iterator[
             case = case.with_(**{name: _set(a, at, value, dtype)})
         return case
 
-    return _one_element(function, dtype, seed, "special", count, mutate)
+    return _one_element(function, dtype, seed, "special", count, mutate, accepts)
 
 
-def out_of_contract_cases(function: str, dtype: str, seed: int, count: int) -> Iterator[Case]:
+def out_of_contract_cases(
+    function: str, dtype: str, seed: int, count: int, accepts: Accepts | None = None
+) -> Iterator[Case]:
     """One excluded target per case: outside [0, 1], an exact -100, ±inf, NaN."""
     excluded = [-100.0, -0.5, 1.5, 2.0, math.inf, -math.inf, math.nan]
 
     def mutate(case: Case, index: int, k: int, rng) -> Case | None:
         return case.with_(target=_set(case.target, index, excluded[k % len(excluded)], dtype))
 
-    return _one_element(function, dtype, seed, "out_of_contract", count, mutate)
+    return _one_element(function, dtype, seed, "out_of_contract", count, mutate, accepts)

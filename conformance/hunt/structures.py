@@ -117,3 +117,31 @@ def weight_form_of(argument: np.ndarray | None, target_shape: tuple[int, ...]) -
     if len(shape) == 1 and target_shape and shape == tuple(target_shape[-1:]):
         return "class"
     return "broadcast"
+
+
+WEIGHT_ARGUMENTS = frozenset({"weight", "pos_weight"})
+
+
+@dataclass(frozen=True)
+class Accepts:
+    """The weight arguments a backend declares (``weight_arguments``; both by default). A
+    backend without them (optax, ``tf.nn.sigmoid_cross_entropy_with_logits``) is hunted on the
+    structures without them, with the whole budget, instead of declining most of its cases."""
+
+    weights: frozenset[str] = WEIGHT_ARGUMENTS
+
+    def weight_argument(self, name: str) -> bool:
+        return name in self.weights
+
+    def __call__(self, s: Structure) -> bool:
+        return (s.weight == "none" or "weight" in self.weights) and (
+            s.pos_weight == "none" or "pos_weight" in self.weights
+        )
+
+    @classmethod
+    def of(cls, backend: object) -> Accepts | None:
+        """None (every structure) unless ``backend`` declares fewer weight arguments."""
+        declared = getattr(backend, "weight_arguments", None)
+        if declared is None or WEIGHT_ARGUMENTS <= frozenset(declared):
+            return None
+        return cls(frozenset(declared) & WEIGHT_ARGUMENTS)
