@@ -213,7 +213,7 @@ def _load_quietly(spec: str, load_backend, BackendSetupError):
 
 
 def _audit(args) -> int:
-    from conformance.hunt.audit import audit_backend, stderr_progress
+    from conformance.hunt.audit import audit_backend
     from conformance.hunt.profiles import PROFILES
     from conformance.records import AuditReport, BackendRun
 
@@ -252,7 +252,8 @@ def _audit(args) -> int:
                 dtypes=tuple(args.dtype or DTYPES),
                 purposes=tuple(args.purpose or PURPOSES),
                 runner=runner,
-                progress=None if args.quiet else stderr_progress,
+                progress=None,
+                progress_bar=not args.quiet,
                 spec=spec,
             )
         finally:

@@ -25,6 +25,7 @@ from conformance.hunt.coverage import Coverage
 from conformance.hunt.large import KINDS, large_case, recipe_reproducer
 from conformance.hunt.minimize import candidates
 from conformance.hunt.profiles import Profile
+from conformance.hunt.progress import ProgressBar
 from conformance.hunt.scan import scan as scan_errors
 from conformance.hunt.structures import Accepts
 from conformance.hunt.sweep_worst import sweep_cases
@@ -142,6 +143,15 @@ def purpose_cases(
     raise ValueError(f"unknown purpose {purpose!r}")
 
 
+def _planned(profile: Profile, function: str, dtype: str, purpose: str, scale: int) -> int:
+    """How many cases ``purpose`` will generate at most (for the progress bar's total)."""
+    if purpose == "edge":
+        return sum(1 for _ in P.edge_cases(function, dtype, 0)) if profile.edge else 0
+    if purpose == "sweep":
+        return sum(1 for _ in sweep_cases(function, dtype))
+    return profile.budget(function, purpose, scale)
+
+
 def _large_cases(
     profile: Profile, function: str, dtype: str, seed: int, accepts: Accepts | None = None
 ) -> Iterable[Case]:
@@ -215,8 +225,10 @@ def audit_backend(
     progress: Progress | None = None,
     spec: str | None = None,
     purposes: tuple[str, ...] = P.PURPOSES,
+    progress_bar: bool = False,
 ) -> BackendRun:
-    """Hunt one backend purpose by purpose; the BackendRun holds every record of it."""
+    """Hunt one backend purpose by purpose; the BackendRun holds every record of it
+    (``progress_bar``: a bar with an ETA on stderr, conformance.hunt.progress)."""
     run = runner or backend.evaluate
     started = time.monotonic()
     tally = _Tally()
@@ -290,6 +302,15 @@ def audit_backend(
     if accepts is not None:  # cells of the weights the backend lacks: untested, with the reason
         coverage.declare_missing_weights(functions, dtypes, accepts.weights, backend.name)
     scale = profile.scale(len(dtypes), len(supported))
+    bar = None
+    if progress_bar:
+        planned = sum(
+            _planned(profile, function, dtype, purpose, scale if dtype in supported else 1)
+            for function in functions
+            for dtype in dtypes
+            for purpose in purposes
+        )
+        bar = ProgressBar(planned, backend.name, "cases")
     for function in functions:
         for dtype in dtypes:
             for purpose in purposes:
@@ -299,6 +320,8 @@ def audit_backend(
                 cases = purpose_cases(profile, function, dtype, seed, purpose, cell_scale, accepts)
                 for case in cases:
                     generated += 1
+                    if bar is not None:
+                        bar.advance()
                     was_compared, was_declined = visit(case, purpose)
                     compared += was_compared
                     declined += was_declined
@@ -317,6 +340,9 @@ def audit_backend(
                     )
                 )
 
+    if bar is not None:
+        bar.advance(bar.total - bar.done)  # a mutation that yields no case shortens a purpose
+        bar.close()
     scans: list[ScanSeries] = []
     if profile.scan:
         for function in functions:

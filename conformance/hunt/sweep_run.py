@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from conformance.hunt.executors import Checkpoint
+from conformance.hunt.progress import ProgressBar
 from conformance.hunt.sweep import CellResult, SweepPlan, cells_of, run_task
 
 
@@ -26,8 +27,8 @@ class PlannedSweep:
 
 
 class Progress:
-    """``sweep: 12/40 chunks (30%), 1.2e+06 inputs, ETA 0:03:10`` on stderr: rewritten in
-    place on a terminal, else a line at most every 10 % (or 60 s)."""
+    """``sweep: 12/40 chunks (30%), 1.2e+06 inputs, ETA 0:03:10`` on stderr: a tqdm bar on a
+    terminal (conformance.hunt.progress), else a line at most every 10 % (or 60 s)."""
 
     def __init__(self, total: int, enabled: bool = True) -> None:
         self.total, self.done, self.inputs = total, 0, 0
@@ -35,11 +36,17 @@ class Progress:
         self.tty = sys.stderr.isatty()
         self.start = time.monotonic()
         self._last_line = (-1.0, 0.0)
+        self._bar = ProgressBar(total, "sweep", "chunks") if self.enabled and self.tty else None
 
     def advance(self, inputs: int, computed: bool) -> None:
         self.done += 1
         self.inputs += inputs
         if not self.enabled:
+            return
+        if self._bar is not None and self._bar._bar is not None:  # tqdm draws it
+            self._bar.advance()
+            if self.done == self.total:
+                self._bar.close()
             return
         now = time.monotonic()
         share = self.done / self.total
