@@ -81,6 +81,16 @@ def evaluate_in_process(backend: Backend, call: Call) -> Outcome:
 # -- the worker ---------------------------------------------------------------------------------
 
 
+def describe(backend: Backend) -> dict:
+    """What a caller needs to know of a backend without importing its framework: name,
+    version, the gradients it offers."""
+    return {
+        "name": str(backend.name),
+        "version": str(backend.version),
+        "gradients": sorted(getattr(backend, "gradients", ())),
+    }
+
+
 def _worker_main(fd: int, spec: str) -> None:
     """Load ``spec`` and answer ``(index, Call)`` messages until ``None`` or end of connection."""
     try:
@@ -100,7 +110,7 @@ def _worker_main(fd: int, spec: str) -> None:
     except BaseException as exc:
         conn.send(("setup_error", f"backend {spec!r} failed to load: {type(exc).__name__}: {exc}"))
         return
-    conn.send(("ready", None))
+    conn.send(("ready", describe(backend)))
     while True:
         try:
             message = conn.recv()
@@ -170,6 +180,7 @@ class _Worker:
                 ) from None
             if kind != "ready":
                 raise BackendSetupError(str(payload))
+            self.description = payload
         except BaseException:
             self.kill()
             raise
@@ -274,6 +285,8 @@ class IsolatedRunner:
         self.timeout_s = timeout_s
         self.startup_timeout_s = startup_timeout_s
         self._worker: _Worker | None = _Worker(backend_spec, startup_timeout_s)
+        # name, version and gradients of the backend the worker loaded (isolation.describe)
+        self.description: dict = self._worker.description
         self._index = 0
         self._broken: str | None = None  # why a replacement worker could not start
         self._collect: Callable[[], Outcome] | None = None  # the call not yet collected

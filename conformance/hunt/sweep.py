@@ -115,21 +115,47 @@ def _backend(spec: str, version: str):
     return backend
 
 
-def _submit(spec: str, backend, call: Call, timeout_s: float | None):
-    """Start ``call``: in a worker process of this sweep worker's thread (kept for the next
-    task; a crash or hang is that backend's ``crashed`` / ``timeout``), or here when
-    ``timeout_s`` is None; return a function that waits for the Outcome."""
-    from conformance.backends.isolation import IsolatedRunner, evaluate_in_process
+@dataclass(frozen=True)
+class _Described:
+    """What the sweep needs of a backend that runs in an isolated worker (isolation.describe):
+    this process never imports the framework (a sweep worker would otherwise load torch and
+    paddle only to read their versions)."""
 
-    if timeout_s is None:
-        return lambda: evaluate_in_process(backend, call)
+    name: str
+    version: str
+    gradients: frozenset[str]
+
+
+def _runner(spec: str, timeout_s: float):
+    from conformance.backends.isolation import IsolatedRunner
+
     runners = getattr(_THREAD, "runners", None)
     if runners is None:
         runners = _THREAD.runners = {}
     key = (spec, timeout_s)
     if key not in runners:
         runners[key] = IsolatedRunner(spec, timeout_s)
-    return runners[key].submit(call)
+    return runners[key]
+
+
+def _isolated_backend(spec: str, version: str, timeout_s: float) -> _Described:
+    d = _runner(spec, timeout_s).description
+    if d["version"] != version:
+        raise RuntimeError(
+            f"this worker has {spec} {d['version']}, the sweep was planned with {version}"
+        )
+    return _Described(d["name"], d["version"], frozenset(d["gradients"]))
+
+
+def _submit(spec: str, backend, call: Call, timeout_s: float | None):
+    """Start ``call``: in a worker process of this sweep worker's thread (kept for the next
+    task; a crash or hang is that backend's ``crashed`` / ``timeout``), or here when
+    ``timeout_s`` is None; return a function that waits for the Outcome."""
+    from conformance.backends.isolation import evaluate_in_process
+
+    if timeout_s is None:
+        return lambda: evaluate_in_process(backend, call)
+    return _runner(spec, timeout_s).submit(call)
 
 
 def _arguments(plan: SweepPlan, x: np.ndarray) -> dict[str, np.ndarray | None]:
@@ -173,7 +199,10 @@ def run_task(
     outcomes = {}
     try:
         for spec, version in plan.backends:
-            backend = _backend(spec, version)
+            if timeout_s is None:
+                backend = _backend(spec, version)
+            else:
+                backend = _isolated_backend(spec, version, timeout_s)
             offered = tuple(g for g in plan.gradients() if g in backend.gradients)
             call = Call(
                 plan.function, plan.dtype, args["input"], args["target"], args["weight"],
