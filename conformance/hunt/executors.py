@@ -45,15 +45,33 @@ class InlineExecutor:
         pass
 
 
+# One core per worker: the frameworks' own thread pools (torch, paddle: OpenMP) would otherwise
+# make every worker and its backend processes fight for all cores. Elementwise results do not
+# depend on the thread count; a value the user has set is kept.
+SINGLE_THREADED = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+
+
 class LocalExecutor:
     def __init__(self, workers: int) -> None:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         self.name = f"{workers} local processes"
-        self._pool = ProcessPoolExecutor(
-            max_workers=workers, mp_context=multiprocessing.get_context("spawn")
-        )
+        saved = {k: os.environ.get(k) for k in SINGLE_THREADED}
+        for key, value in SINGLE_THREADED.items():
+            os.environ.setdefault(key, value)  # inherited by the spawned workers
+        try:
+            self._pool = ProcessPoolExecutor(
+                max_workers=workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_single_threaded,
+            )
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
 
     def map(self, function: Callable, arguments: Sequence[tuple]) -> Iterator[tuple[int, Result]]:
         from concurrent.futures import as_completed
@@ -103,6 +121,13 @@ class DaskExecutor:
         self._client.close()
         if self._cluster is not None:
             self._cluster.close()
+
+
+def _single_threaded() -> None:
+    """Worker initializer: keep the single-threaded settings for the worker's own backend
+    processes (spawned later, from this environment)."""
+    for key, value in SINGLE_THREADED.items():
+        os.environ.setdefault(key, value)
 
 
 def make_executor(
