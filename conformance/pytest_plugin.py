@@ -35,6 +35,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -257,13 +258,11 @@ def _hunt(state: _Session, backend_state: _BackendState, cell):
     function, dtype, purpose = cell
     backend = backend_state.backend
     if backend_state.runner is None:
-
-        class _Args:
-            in_process = state.in_process
-            timeout = state.timeout
-
+        options = SimpleNamespace(in_process=state.in_process, timeout=state.timeout)
         try:
-            backend_state.runner, backend_state.close = _runner(backend_state.spec, backend, _Args)
+            backend_state.runner, backend_state.close = _runner(
+                backend_state.spec, backend, options
+            )
         except Exception as exc:  # the isolated worker could not load the backend
             return BackendRun(
                 backend.name, backend.version, backend.device, "setup_error", str(exc)
@@ -363,7 +362,8 @@ def _append_summary(state: _Session) -> None:
 
 
 def _write_reports(state: _Session) -> None:
-    from conformance.findings import attach_causes
+    """One report per backend from its items' runs (their classes already carry their causes:
+    _hunt attributed them)."""
     from conformance.hunt.run_merge import merge_backend_runs
     from conformance.records import AuditReport
     from conformance.report.report_files import write_reports
@@ -380,7 +380,6 @@ def _write_reports(state: _Session) -> None:
             created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             runs=[run],
         )
-        attach_causes(report)
         stem = f"{run.backend}-{run.version}-pytest"
         try:
             write_reports(report, state.report_dir, stem)

@@ -182,6 +182,18 @@ class TorchBackend:
         return Outcome(status="ok", value=to_numpy(loss), gradients=gradients)
 
     def _loss(self, call: Call, args: dict[str, Any]) -> torch.Tensor:
+        kwargs = self._loss_kwargs(call, args)
+        logits = call.function == "binary_cross_entropy_with_logits"
+        if call.api == "module":
+            module = (nn.BCEWithLogitsLoss if logits else nn.BCELoss)(**kwargs)
+            return module(args["input"], args["target"])
+        fn = F.binary_cross_entropy_with_logits if logits else F.binary_cross_entropy
+        return fn(args["input"], args["target"], **kwargs)
+
+    @staticmethod
+    def _loss_kwargs(call: Call, args: dict[str, Any]) -> dict[str, Any]:
+        """The keyword arguments of the loss call: reduction (or the legacy pair), weight and
+        pos_weight when the call carries them."""
         kwargs: dict[str, Any] = {"reduction": call.reduction}
         if call.legacy is not None:
             kwargs["size_average"], kwargs["reduce"] = call.legacy
@@ -190,9 +202,4 @@ class TorchBackend:
         if args["pos_weight"] is not None:
             # binary_cross_entropy has no pos_weight: torch's TypeError is the answer then.
             kwargs["pos_weight"] = args["pos_weight"]
-        logits = call.function == "binary_cross_entropy_with_logits"
-        if call.api == "module":
-            module = (nn.BCEWithLogitsLoss if logits else nn.BCELoss)(**kwargs)
-            return module(args["input"], args["target"])
-        fn = F.binary_cross_entropy_with_logits if logits else F.binary_cross_entropy
-        return fn(args["input"], args["target"], **kwargs)
+        return kwargs

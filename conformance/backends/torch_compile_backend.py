@@ -81,12 +81,6 @@ class TorchCompileBackend(TorchBackend):
         return self._compiled[key]
 
     def _loss(self, call, args: dict[str, Any]) -> torch.Tensor:
-        kwargs: dict[str, Any] = {"reduction": call.reduction}
-        if call.legacy is not None:
-            kwargs["size_average"], kwargs["reduce"] = call.legacy
-        if args["weight"] is not None:
-            kwargs["weight"] = args["weight"]
-        if args["pos_weight"] is not None:
-            kwargs["pos_weight"] = args["pos_weight"]
+        kwargs = self._loss_kwargs(call, args)
         logits = call.function == "binary_cross_entropy_with_logits"
         return self._compiled_loss(logits, call.api)(args["input"], args["target"], kwargs)
