@@ -22,6 +22,7 @@ from fractions import Fraction
 import numpy as np
 
 from oracle import fast
+from oracle.cancellation import logits_term_scale
 from oracle.errors import OracleDomainError, OracleShapeError
 from oracle.extended import ZERO, Ext, ext_sum
 from oracle.fast.rational import bce_rational_quantity
@@ -159,6 +160,26 @@ class LossResult:
         self._check_wrt(wrt)
         go = self._upstream(grad_output)
         return self._element_magnitudes(wrt, go, self._mean_factor() or Fraction(0))
+
+    def cancellation_scale(self, name: str, grad_output: object = None) -> np.ndarray | None:
+        """Float64 ``|g_i * factor| * sum_j |T_j|`` per element (target-shaped) for quantity
+        ``name`` ('value' or an argument), the scale of its inherent cancellation
+        (oracle.cancellation); None where the function has none (binary_cross_entropy)."""
+        if self.function != "binary_cross_entropy_with_logits" or self._inputs is None:
+            return None
+        if name != "value":
+            self._check_wrt(name)
+        go = self._upstream(grad_output)
+        inputs = self._inputs
+        ones = np.ones(self._size)
+        w = ones if inputs.w is None else inputs.w.floats
+        p = ones if inputs.p is None else inputs.p.floats
+        scale = logits_term_scale(name, inputs.x.floats, inputs.y.floats, w, p)
+        factor = float(self._mean_factor() or 0)
+        g = ones if go.values is None else self._per_element(go.values.floats)
+        with np.errstate(all="ignore"):
+            scale = np.abs(scale * g * factor)
+        return np.where(np.isfinite(scale), scale, 0.0).reshape(self.target_shape)
 
     def _element_magnitudes(self, name: str, go: _Upstream, factor: Fraction) -> np.ndarray:
         key = (name, go.cache_key)

@@ -5,8 +5,9 @@ Per element, in this order:
    value and infinity are 1 apart): conforms;
 2. one side NaN: ``nan_mismatch``;
 3. an infinity on either side: ``inf_mismatch``;
-4. otherwise ``value_mismatch`` - unless the quantity is a reduction and its error is inside the
-   condition-aware bound (conformance.judge.tolerances), which conforms.
+4. otherwise ``value_mismatch`` - unless the element is a sum of terms (a reduction, or an
+   element quantity with an inherent cancellation: oracle.cancellation) and its error is inside
+   the condition-aware bound (conformance.judge.tolerances), which conforms.
 The verdict of the array is that of its worst element (NaN, then inf, then the largest ULP).
 The comparison never knows which backend produced the array.
 """
@@ -28,7 +29,7 @@ class Comparison:
     element: tuple[int, ...] | None = None  # worst element
     ulp: float | None = None  # ULP distance at the worst element
     max_ulp: float | None = None  # largest finite ULP distance over the array
-    condition_error: float | None = None  # reductions: |got - exact| / (u * sum|t|)
+    condition_error: float | None = None  # sums of terms: |got - exact| / (u * sum|t|)
     expected: str = ""
     got: str = ""
 
@@ -87,17 +88,17 @@ def compare(
     e64 = exp_flat.astype(np.float64)
     condition_errors: dict[int, float] = {}
     if abs_terms is not None:
-        # Reduced elements: within the bound of a correct pairwise summation, they conform.
+        # Sums of terms: within the bound of a correct pairwise summation, they conform.
         scales = unit_roundoff(format_of(expected.dtype).name) * np.broadcast_to(
             abs_terms, shape
         ).reshape(-1)
         bound = tol.condition_bound(n_terms or 1)
         exact_flat = None
-        for i in np.flatnonzero(severity == 1):
+        for i in np.flatnonzero((severity == 1) & (scales > 0)):
             if exact_flat is None:
                 exact_flat = (exact() if callable(exact) else exact).reshape(-1)
             error = abs(float(g64[i]) - exact_flat[i].approximate())
-            condition_errors[int(i)] = float(error / scales[i]) if scales[i] > 0 else np.inf
+            condition_errors[int(i)] = float(error / scales[i])
             if condition_errors[int(i)] <= bound:
                 severity[i] = 0
     finite_ulps = np.where(np.isfinite(ulps), ulps, -1.0)

@@ -3,7 +3,8 @@
 Quantities are named ``value`` and ``grad_<argument>``. Gradients are those of the reduced loss
 times the case's upstream gradient (``grad_output``, ones when the case has none). For a reduced
 value the expectation also carries ``sum |terms|`` (divided by N for a mean: the scale of the
-result itself), the scale of the condition-aware error bound of the comparison.
+result itself), the scale of the condition-aware error bound of the comparison; so does an
+element quantity where its terms cancel inherently (oracle.cancellation).
 """
 
 from __future__ import annotations
@@ -104,6 +105,20 @@ def expect(case: Case, gradients: tuple[str, ...] = ()) -> Expectation:
     return _CACHE[key]
 
 
+def _allow_cancellation(quantity: Expected, scale: np.ndarray | None) -> None:
+    """Judge an element quantity by the condition-aware bound of its two terms where they
+    cancel (oracle.cancellation): where ``sum |T_j| >= 2 |q|``. Elsewhere the scale is 0 and
+    the ULP tolerance alone judges it."""
+    if scale is None:
+        return
+    with np.errstate(all="ignore"):
+        magnitude = np.abs(quantity.rounded.astype(np.float64))
+        cancels = np.isfinite(magnitude) & (scale >= 2 * magnitude)
+    if cancels.any():
+        quantity.abs_terms = np.where(cancels, scale, 0.0)
+        quantity.n_terms = 2
+
+
 def _compute(case: Case, gradients: tuple[str, ...]) -> Expectation:
     if case.recipe is not None:
         from conformance.hunt.large import large_expectation
@@ -122,6 +137,8 @@ def _compute(case: Case, gradients: tuple[str, ...]) -> Expectation:
             total = float(np.sum(value.magnitudes))
             value.abs_terms = np.array(total / n if result.reduction == "mean" and n else total)
             value.n_terms = n
+        else:
+            _allow_cancellation(value, result.cancellation_scale("value"))
         quantities = {"value": value}
         for wrt in gradients:
             own = argument_dtype(case, wrt)
@@ -141,6 +158,8 @@ def _compute(case: Case, gradients: tuple[str, ...]) -> Expectation:
                 grad.n_terms = max(
                     1, magnitudes.size // max(1, int(np.prod(shape, dtype=np.int64)))
                 )
+            else:
+                _allow_cancellation(grad, result.cancellation_scale(wrt, go))
             quantities[f"grad_{wrt}"] = grad
         return Expectation(quantities=quantities)
     except oracle.UnsupportedPointError as exc:

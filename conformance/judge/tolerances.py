@@ -17,6 +17,12 @@ with respect to a broadcast weight or pos_weight, which sums the contributions o
 it was broadcast over): that is the error bound of a pairwise summation of
 terms each within ``k`` ULP, so a correct pairwise (or better) sum is never a false alarm while a
 naive float16 accumulation of many terms, or a wrong term, is caught.
+
+The same bound with ``N = 2`` judges an element quantity whose two terms cancel inherently
+(oracle.cancellation: the logits loss's input and target gradients, where
+``sum |T_j| >= 2 |q|``): rounding the transcendental term costs ``u |T_j|`` in any precision, so
+a careful float64 implementation cannot meet ``k`` ULP there, while an avoidable cancellation
+(a formula whose terms are larger than the best decomposition's) is still caught.
 """
 
 from __future__ import annotations
