@@ -3,7 +3,7 @@
 ``load_backend(spec)`` accepts
 
 * a registered name: ``numpy``, ``torch``, ``torch-cuda``, ``torch-compile``, ``jax``,
-  ``paddle``, ``paddle-gpu``;
+  ``tensorflow``, ``paddle``, ``paddle-gpu``;
 * ``"package.module:attr"`` (``attr`` may be dotted): a full Backend instance, a class or factory
   returning one (called with no arguments), or a *minimal plugin* (below);
 * a name that an installed distribution registers in the entry-point group
@@ -247,6 +247,12 @@ def _jax() -> Backend:
     return JaxBackend()
 
 
+def _tensorflow() -> Backend:
+    from conformance.backends.tensorflow_backend import TensorFlowBackend
+
+    return TensorFlowBackend()
+
+
 def _paddle(device: str) -> Callable[[], Backend]:
     def build() -> Backend:
         from conformance.backends.paddle_backend import PaddleBackend
@@ -262,6 +268,7 @@ REGISTERED: dict[str, Callable[[], Backend]] = {
     "torch-cuda": _torch("cuda"),
     "torch-compile": _torch_compile,
     "jax": _jax,
+    "tensorflow": _tensorflow,
     "paddle": _paddle("cpu"),
     "paddle-gpu": _paddle("gpu"),
 }
@@ -271,6 +278,7 @@ _FRAMEWORK = {
     "torch-cuda": "torch",
     "torch-compile": "torch",
     "jax": "jax",
+    "tensorflow": "tensorflow",
     "paddle": "paddle",
     "paddle-gpu": "paddle",
 }
