@@ -18,20 +18,23 @@ TORCH = "torch==2.13.0"
 PADDLE = "paddlepaddle==3.3.1"
 HYPOTHESIS = "hypothesis==6.170.15"
 JAX = ("jax[cpu]==0.10.2", "optax==0.2.8")  # the versions of the jax report
+TENSORFLOW = "tensorflow-cpu==2.21.0"  # the version of the tensorflow report (keras 3 with it)
 
 
 def _install(session: nox.Session, extras: str) -> None:
     session.install(TORCH)
     session.install(PADDLE)
     session.install(*JAX)
+    session.install(TENSORFLOW)
     session.install(HYPOTHESIS, "-e", f".[{extras}]")
 
 
 @nox.session(python="3.11")
 def tests(session: nox.Session) -> None:
-    """The suite's own tests plus the ci-profile conformance gate on all three backends."""
+    """The suite's own tests plus the ci-profile conformance gate on numpy, torch, paddle and
+    tensorflow, in two worker processes (pytest-xdist)."""
     _install(session, "all,dev")
-    session.run("pytest", "-m", "not slow", "-q", *session.posargs)
+    session.run("pytest", "-m", "not slow", "-q", "-n", "2", *session.posargs)
 
 
 @nox.session(python="3.11")

@@ -18,11 +18,12 @@ settings.register_profile("dev", max_examples=300, **_COMMON)
 settings.register_profile("deep", max_examples=3000, **_COMMON)
 settings.load_profile("ci")
 
-DEFAULT_BACKENDS = ("numpy", "torch", "paddle")
+DEFAULT_BACKENDS = ("numpy", "torch", "paddle", "tensorflow")
 
 
 def _installed(name: str) -> bool:
-    module = {"numpy": "numpy", "torch": "torch", "paddle": "paddle"}.get(name.split("-")[0])
+    modules = {"numpy": "numpy", "torch": "torch", "paddle": "paddle", "tensorflow": "tensorflow"}
+    module = modules.get(name.split("-")[0])
     return module is None or importlib.util.find_spec(module) is not None
 
 
@@ -32,7 +33,7 @@ def pytest_addoption(parser):
         action="append",
         default=None,
         help="backend(s) for the conformance tests (numpy, torch, paddle, module:attr); "
-        "default: numpy, torch and paddle where installed",
+        "default: numpy, torch, paddle and tensorflow where installed",
     )
 
 

@@ -80,7 +80,8 @@ class TensorFlowBackend:
                 "and keras.ops.binary_crossentropy have no weight argument"
             )
         try:
-            return self._evaluate(call)
+            with np.errstate(all="ignore"):  # TensorFlow's own casts (e.g. to float16) may overflow
+                return self._evaluate(call)
         except Exception as exc:  # TensorFlow or Keras rejected the call
             message = " ".join(str(exc).split())
             return Outcome(status="raised", error=f"{type(exc).__name__}: {message}")
