@@ -19,6 +19,7 @@ PADDLE = "paddlepaddle==3.3.1"
 HYPOTHESIS = "hypothesis==6.170.15"
 JAX = ("jax[cpu]==0.10.2", "optax==0.2.8")  # the versions of the jax report
 TENSORFLOW = "tensorflow-cpu==2.21.0"  # the version of the tensorflow report (keras 3 with it)
+ONNXRUNTIME = ("onnxruntime==1.32.0", "onnx==1.23.2")  # the versions of the onnxruntime report
 
 
 def _install(session: nox.Session, extras: str) -> None:
@@ -26,6 +27,7 @@ def _install(session: nox.Session, extras: str) -> None:
     session.install(PADDLE)
     session.install(*JAX)
     session.install(TENSORFLOW)
+    session.install(*ONNXRUNTIME)
     session.install(HYPOTHESIS, "-e", f".[{extras}]")
 
 

@@ -3,7 +3,7 @@
 ``load_backend(spec)`` accepts
 
 * a registered name: ``numpy``, ``torch``, ``torch-cuda``, ``torch-compile``, ``jax``,
-  ``tensorflow``, ``paddle``, ``paddle-gpu``;
+  ``tensorflow``, ``onnxruntime``, ``paddle``, ``paddle-gpu``;
 * ``"package.module:attr"`` (``attr`` may be dotted): a full Backend instance, a class or factory
   returning one (called with no arguments), or a *minimal plugin* (below);
 * a name that an installed distribution registers in the entry-point group
@@ -253,6 +253,12 @@ def _tensorflow() -> Backend:
     return TensorFlowBackend()
 
 
+def _onnxruntime() -> Backend:
+    from conformance.backends.onnxruntime_backend import OnnxRuntimeBackend
+
+    return OnnxRuntimeBackend()
+
+
 def _paddle(device: str) -> Callable[[], Backend]:
     def build() -> Backend:
         from conformance.backends.paddle_backend import PaddleBackend
@@ -269,6 +275,7 @@ REGISTERED: dict[str, Callable[[], Backend]] = {
     "torch-compile": _torch_compile,
     "jax": _jax,
     "tensorflow": _tensorflow,
+    "onnxruntime": _onnxruntime,
     "paddle": _paddle("cpu"),
     "paddle-gpu": _paddle("gpu"),
 }
@@ -279,6 +286,7 @@ _FRAMEWORK = {
     "torch-compile": "torch",
     "jax": "jax",
     "tensorflow": "tensorflow",
+    "onnxruntime": "onnxruntime",
     "paddle": "paddle",
     "paddle-gpu": "paddle",
 }

@@ -62,6 +62,29 @@ SOURCES = {
     "paddle_logits_grad": (
         "paddle/phi/kernels/cpu/sigmoid_cross_entropy_with_logits_grad_kernel.cc"
     ),
+    "tf_logits": (
+        "tensorflow/python/ops/nn_impl.py (sigmoid_cross_entropy_with_logits_v2: "
+        "where(x >= 0, x, 0) - x * z + log1p(exp(where(x >= 0, -x, x))))"
+    ),
+    "tf_weighted_logits": (
+        "tensorflow/python/ops/nn_impl.py (weighted_cross_entropy_with_logits_v2: "
+        "(1 - z) * x + (1 + (q - 1) * z) * (log1p(exp(-abs(x))) + relu(-x)))"
+    ),
+    "tf_grads": (
+        "tensorflow/python/ops/math_grad.py (_AbsGrad: grad * sign(x); _Log1pGrad, _ExpGrad, "
+        "_MulGrad, _SubGrad, _SelectGradV2, _MeanGrad); tensorflow/python/ops/nn_grad.py "
+        "(_ReluGrad: relu_grad, grad * (out > 0))"
+    ),
+    "keras_bce": (
+        "keras/src/backend/tensorflow/nn.py (binary_crossentropy: clip_by_value(output, "
+        "epsilon, 1 - epsilon), epsilon = 1e-7; -(z * log(o) + (1 - z) * log(1 - o)))"
+    ),
+    "keras_bce_grad": (
+        "keras/src/backend/tensorflow/nn.py (binary_crossentropy); "
+        "tensorflow/python/ops/clip_ops.py (clip_by_value: minimum, then maximum); "
+        "tensorflow/python/ops/math_grad.py (_MaximumMinimumGrad: where(x >= lo, grad, 0), "
+        "_LogGrad: grad * reciprocal(x), _MulGrad, _SubGrad)"
+    ),
 }
 
 
@@ -430,6 +453,247 @@ def paddle_bce_grad_weight(g: Gathered) -> Scalar:
     return sum_contributions(g, one)
 
 
+# ------------------------------------------------------------------ tensorflow (Eigen CPU kernels)
+#
+# TensorFlow's losses are Python compositions of elementwise ops, each an Eigen CPU kernel that
+# rounds into the tensor's dtype (Eigen::half and bfloat16 operate in float and round after every
+# operation; their exp, log, log1p are the float functions, rounded back). Gradients are the
+# registered gradient functions of those ops (SOURCES["tf_grads"]), applied by GradientTape in
+# reverse; a tensor used by several ops gets the sum of its contributions (AddN, in the order
+# TF_AGGREGATION lists them). Eigen's vectorized exp/log/log1p (tensors of 8 or more elements)
+# are polynomial approximations that are not modelled: the models hold for the scalar path.
+
+
+def _tf_fn(fn: Callable[[Scalar], Scalar], v: Scalar) -> Scalar:
+    """An Eigen elementary function: for Eigen::half / bfloat16 the float function, rounded."""
+    return _elementary_via_float(fn, v)
+
+
+def tf_upstream(g: Gathered, e: Element, like: Scalar) -> Scalar:
+    """The upstream gradient of one loss element: the case's (or ones), through _SumGrad (a
+    tile) or _MeanGrad (a tile, then ``truediv`` by N converted to the dtype)."""
+    base = e.go if e.go is not None else _one(like)
+    if g.reduction == "mean":
+        with np.errstate(all="ignore"):
+            return base / _num(g.numel, base)
+    return base
+
+
+def tf_reduce(g: Gathered, per_element: Callable[[Element], Scalar]) -> Scalar:
+    """tf.reduce_sum / tf.reduce_mean of the elements; one element as it is."""
+    if len(g.elements) == 1:
+        v = per_element(g.single)
+        if g.reduction == "mean":
+            with np.errstate(all="ignore"):
+                return v / _num(g.numel, v)
+        return v
+    return reduce(g, per_element)
+
+
+def _tf_sum(terms: list[Scalar]) -> Scalar:
+    """AddN of the gradient contributions, added left to right."""
+    total = terms[0]
+    with np.errstate(all="ignore"):
+        for t in terms[1:]:
+            total = total + t
+    return total
+
+
+def _tf_where(cond: bool, a: Scalar, b: Scalar) -> Scalar:
+    return a if cond else b
+
+
+def tf_sigmoid_xent_element(e: Element) -> Scalar:
+    """``relu - x*z + log1p(exp(neg_abs))`` with ``relu = where(x >= 0, x, 0)`` and
+    ``neg_abs = where(x >= 0, -x, x)``."""
+    x, y, zero = e.x, e.y, _zero(e.x)
+    cond = bool(x >= zero)
+    with np.errstate(all="ignore"):
+        relu = _tf_where(cond, x, zero)
+        neg_abs = _tf_where(cond, -x, x)
+        return (relu - x * y) + _tf_fn(log1p, _tf_fn(exp, neg_abs))
+
+
+def _tf_relu(v: Scalar) -> Scalar:
+    """Eigen's ``cwiseMax(0)``: ``v < 0 ? 0 : v`` (NaN and -0 pass through)."""
+    return _zero(v) if v < _zero(v) else v
+
+
+def _tf_weighted_parts(e: Element) -> tuple[Scalar, Scalar, Scalar, Scalar, Scalar]:
+    """(1 - z, log_weight, exp(-|x|), relu(-x), log1p(exp(-|x|)) + relu(-x))."""
+    x, y, p = e.x, e.y, e.p
+    one = _one(x)
+    with np.errstate(all="ignore"):
+        one_minus_y = one - y
+        lw = one + (p - one) * y
+        u = _tf_fn(exp, -abs(x))
+        r = _tf_relu(-x)
+        s = _tf_fn(log1p, u) + r
+    return one_minus_y, lw, u, r, s
+
+
+def tf_weighted_xent_element(e: Element) -> Scalar:
+    """``(1 - z)*x + (1 + (q - 1)*z) * (log1p(exp(-abs(x))) + relu(-x))``."""
+    one_minus_y, lw, _, _, s = _tf_weighted_parts(e)
+    with np.errstate(all="ignore"):
+        return one_minus_y * e.x + lw * s
+
+
+def tf_logits_element(e: Element) -> Scalar:
+    return tf_sigmoid_xent_element(e) if e.p is None else tf_weighted_xent_element(e)
+
+
+def tf_logits_value(g: Gathered) -> Scalar:
+    return tf_reduce(g, tf_logits_element)
+
+
+TF_AGGREGATION = {
+    "sigmoid_x": (0, 1, 2, 3),
+    "weighted_x": (0, 1, 2),
+}
+
+
+def tf_sigmoid_xent_grad_x(e: Element, go: Scalar) -> Scalar:
+    """The tape's gradient of the unweighted graph: relu's select passes ``g`` where x >= 0,
+    ``x*z`` gives ``-g*z``, and log1p(exp(neg_abs)) gives ``d = g*(1/(1 + u))*u`` routed by the
+    select through ``-x`` (negated) where x >= 0, else straight; the four contributions are
+    summed."""
+    x, y, zero = e.x, e.y, _zero(e.x)
+    cond = bool(x >= zero)
+    one = _one(x)
+    with np.errstate(all="ignore"):
+        neg_abs = _tf_where(cond, -x, x)
+        u = _tf_fn(exp, neg_abs)
+        d = (go * (one / (one + u))) * u
+        terms = [
+            _tf_where(cond, go, zero),  # relu = where(cond, x, 0)
+            (-go) * y,  # - x * z
+            -_tf_where(cond, d, zero),  # where(cond, -x, .): the Neg
+            _tf_where(cond, zero, d),  # where(cond, ., x)
+        ]
+    return _tf_sum([terms[i] for i in TF_AGGREGATION["sigmoid_x"]])
+
+
+def tf_weighted_xent_grad_x(e: Element, go: Scalar) -> Scalar:
+    """``g*(1 - z)``, then through ``lw * (log1p(exp(-abs(x))) + relu(-x))``:
+    ``-(g*lw*(1/(1 + u))*u) * sign(x)`` (Abs's gradient, 0 at x = 0) and
+    ``-((g*lw) * (relu(-x) > 0))`` (ReluGrad, 0 at x = 0)."""
+    x = e.x
+    one_minus_y, lw, u, r, _ = _tf_weighted_parts(e)
+    one, zero = _one(x), _zero(x)
+    with np.errstate(all="ignore"):
+        gs = lw * go
+        sign = x if x != x else (one if x > zero else (-one if x < zero else zero))
+        t_abs = (-((gs * (one / (one + u))) * u)) * sign
+        t_relu = -(gs * (one if r > zero else zero))
+        terms = [go * one_minus_y, t_abs, t_relu]
+    return _tf_sum([terms[i] for i in TF_AGGREGATION["weighted_x"]])
+
+
+def tf_logits_grad_input(g: Gathered) -> Scalar:
+    def one(e: Element) -> Scalar:
+        go = tf_upstream(g, e, e.x)
+        if e.p is None:
+            return tf_sigmoid_xent_grad_x(e, go)
+        return tf_weighted_xent_grad_x(e, go)
+
+    return sum_contributions(g, one)
+
+
+def tf_logits_grad_target(g: Gathered) -> Scalar:
+    """``-g*x`` (the product x*z); with pos_weight ``-(g*x) + (g*S)*(q - 1)``, S the softplus
+    term."""
+
+    def one(e: Element) -> Scalar:
+        go = tf_upstream(g, e, e.x)
+        with np.errstate(all="ignore"):
+            if e.p is None:
+                return (-go) * e.x
+            _, _, _, _, s = _tf_weighted_parts(e)
+            return -(go * e.x) + (go * s) * (e.p - _one(e.p))
+
+    return sum_contributions(g, one)
+
+
+def tf_logits_grad_pos_weight(g: Gathered) -> Scalar:
+    """``(g*S)*z``: the product (q - 1)*z's gradient, S the softplus term."""
+
+    def one(e: Element) -> Scalar:
+        go = tf_upstream(g, e, e.x)
+        _, _, _, _, s = _tf_weighted_parts(e)
+        with np.errstate(all="ignore"):
+            return (go * s) * e.y
+
+    return sum_contributions(g, one)
+
+
+KERAS_EPSILON = 1e-7  # keras.config.epsilon()
+
+
+def keras_clip_bounds(dtype: str) -> tuple[Scalar, Scalar]:
+    """clip_by_value's bounds, Python floats converted to the dtype: ``1e-7`` and
+    ``1.0 - 1e-7`` (computed in double; 1 in float16 and bfloat16)."""
+    return const(KERAS_EPSILON, dtype), const(1.0 - KERAS_EPSILON, dtype)
+
+
+def keras_clipped(x: Scalar) -> Scalar:
+    """``maximum(minimum(x, 1 - eps), eps)`` (TensorFlow's Minimum/Maximum propagate NaN)."""
+    lo, hi = keras_clip_bounds(x.dtype.name)
+    if x != x:
+        return x
+    o = hi if hi < x else x
+    return lo if o < lo else o
+
+
+def keras_bce_element(e: Element) -> Scalar:
+    """``-(z*log(o) + (1 - z)*log(1 - o))``, o the clipped probability."""
+    o = keras_clipped(e.x)
+    one = _one(o)
+    with np.errstate(all="ignore"):
+        bce = e.y * _tf_fn(log, o)
+        bce = bce + (one - e.y) * _tf_fn(log, one - o)
+        return -bce
+
+
+def keras_bce_value(g: Gathered) -> Scalar:
+    return tf_reduce(g, keras_bce_element)
+
+
+def keras_bce_grad_input(g: Gathered) -> Scalar:
+    """``(-g*z)*(1/o)`` plus ``-((-g*(1 - z))*(1/(1 - o)))``, then clip_by_value's gradient:
+    passed where ``x <= 1 - eps`` and ``min(x, 1 - eps) >= eps``, else 0."""
+
+    def one(e: Element) -> Scalar:
+        go = tf_upstream(g, e, e.x)
+        lo, hi = keras_clip_bounds(e.x.dtype.name)
+        o = keras_clipped(e.x)
+        o1 = hi if hi < e.x else e.x
+        one_, zero = _one(o), _zero(o)
+        with np.errstate(all="ignore"):
+            ng = -go
+            a = (ng * e.y) * (one_ / o)
+            b = -((ng * (one_ - e.y)) * (one_ / (one_ - o)))
+            d = a + b
+            d = d if o1 >= lo else zero
+            return d if e.x <= hi else zero
+
+    return sum_contributions(g, one)
+
+
+def keras_bce_grad_target(g: Gathered) -> Scalar:
+    """``(-g)*log(o) - (-g)*log(1 - o)`` (the second through ``1 - z``'s Sub)."""
+
+    def one(e: Element) -> Scalar:
+        go = tf_upstream(g, e, e.x)
+        o = keras_clipped(e.x)
+        one_ = _one(o)
+        with np.errstate(all="ignore"):
+            ng = -go
+            return ng * _tf_fn(log, o) + -(ng * _tf_fn(log, one_ - o))
+
+    return sum_contributions(g, one)
+
+
 # ------------------------------------------------------------------ the models by backend
 
 LOGITS = "binary_cross_entropy_with_logits"
@@ -451,6 +715,15 @@ MODELS: dict[str, dict[tuple[str, str], Model]] = {
         (LOGITS, "value"): paddle_logits_value,
         (LOGITS, "grad_input"): paddle_logits_grad_input,
         (LOGITS, "grad_weight"): paddle_logits_grad_weight,
+    },
+    "tensorflow": {
+        (BCE, "value"): keras_bce_value,
+        (BCE, "grad_input"): keras_bce_grad_input,
+        (BCE, "grad_target"): keras_bce_grad_target,
+        (LOGITS, "value"): tf_logits_value,
+        (LOGITS, "grad_input"): tf_logits_grad_input,
+        (LOGITS, "grad_target"): tf_logits_grad_target,
+        (LOGITS, "grad_pos_weight"): tf_logits_grad_pos_weight,
     },
 }
 
