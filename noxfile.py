@@ -33,8 +33,8 @@ def _install(session: nox.Session, extras: str) -> None:
 
 @nox.session(python="3.11")
 def tests(session: nox.Session) -> None:
-    """The suite's own tests plus the ci-profile conformance gate on numpy, torch, paddle and
-    tensorflow, in two worker processes (pytest-xdist)."""
+    """The suite's own tests plus the ci-profile conformance gate on numpy, torch, paddle,
+    tensorflow and onnxruntime, in two worker processes (pytest-xdist)."""
     _install(session, "all,dev")
     session.run("pytest", "-m", "not slow", "-q", "-n", "2", *session.posargs)
 

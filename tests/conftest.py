@@ -18,11 +18,17 @@ settings.register_profile("dev", max_examples=300, **_COMMON)
 settings.register_profile("deep", max_examples=3000, **_COMMON)
 settings.load_profile("ci")
 
-DEFAULT_BACKENDS = ("numpy", "torch", "paddle", "tensorflow")
+DEFAULT_BACKENDS = ("numpy", "torch", "paddle", "tensorflow", "onnxruntime")
 
 
 def _installed(name: str) -> bool:
-    modules = {"numpy": "numpy", "torch": "torch", "paddle": "paddle", "tensorflow": "tensorflow"}
+    modules = {
+        "numpy": "numpy",
+        "torch": "torch",
+        "paddle": "paddle",
+        "tensorflow": "tensorflow",
+        "onnxruntime": "onnxruntime",
+    }
     module = modules.get(name.split("-")[0])
     return module is None or importlib.util.find_spec(module) is not None
 
@@ -33,7 +39,7 @@ def pytest_addoption(parser):
         action="append",
         default=None,
         help="backend(s) for the conformance tests (numpy, torch, paddle, module:attr); "
-        "default: numpy, torch, paddle and tensorflow where installed",
+        "default: numpy, torch, paddle, tensorflow and onnxruntime where installed",
     )
 
 
