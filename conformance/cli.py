@@ -51,18 +51,11 @@ def _check_report_destination(args) -> None:
         raise UsageError(f"--report-stem: {stem!r} must be a plain file name (no folders)")
     if args.report_dir is None:
         return
-    folder = args.report_dir
-    if folder.exists() and not folder.is_dir():
-        raise UsageError(f"--report-dir: {folder} exists and is not a folder")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / ".bce-conformance-write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise UsageError(
-            f"--report-dir: cannot write to {folder} ({exc.strerror or exc})"
-        ) from None
+    from conformance.report.report_files import unwritable_folder
+
+    problem = unwritable_folder(args.report_dir)
+    if problem is not None:
+        raise UsageError(f"--report-dir: {problem}")
     try:
         import jsonschema  # noqa: F401  (the JSON report is validated before it is written)
         import matplotlib  # noqa: F401  (the HTML report's plots)

@@ -270,12 +270,8 @@ def _task_function(timeout):
 
 
 def _writable(folder: Path, usage_error) -> None:
-    if folder.exists() and not folder.is_dir():
-        usage_error(f"--report-dir: {folder} exists and is not a folder")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / ".bce-conformance-write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        usage_error(f"--report-dir: cannot write to {folder} ({exc.strerror or exc})")
+    from conformance.report.report_files import unwritable_folder
+
+    problem = unwritable_folder(folder)
+    if problem is not None:
+        usage_error(f"--report-dir: {problem}")

@@ -31,7 +31,6 @@ and exit status 2, before any test runs.
 from __future__ import annotations
 
 import datetime
-import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,14 +131,11 @@ def _seconds(text: str) -> float:
 
 
 def _writable(path: Path, what: str, folder: bool) -> None:
-    target = path if folder else path.parent
-    try:
-        target.mkdir(parents=True, exist_ok=True)
-        probe = target / f".bce-write-probe-{os.getpid()}"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        _stop(f"{what} {path}: cannot write there ({exc.strerror or exc})")
+    from conformance.report.report_files import unwritable_folder
+
+    problem = unwritable_folder(path if folder else path.parent)
+    if problem is not None:
+        _stop(f"{what} {path}: {problem}")
 
 
 def pytest_configure(config: pytest.Config) -> None:

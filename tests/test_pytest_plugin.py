@@ -141,6 +141,7 @@ def test_without_the_option_the_plugin_adds_nothing(project):
         (["--bce-backend", "mybce:PLUGIN", "--bce-profile", "huge"], "unknown profile 'huge'"),
         (["--bce-backend", "mybce:PLUGIN", "--bce-seed", "x"], "--bce-seed: 'x'"),
         (["--bce-backend", "mybce:PLUGIN", "--bce-baseline", "missing.json"], "missing.json"),
+        (["--bce-backend", "mybce:PLUGIN", "--bce-report-dir", "mybce.py"], "is not a folder"),
     ],
 )
 def test_bad_options_stop_the_session_with_exit_2(project, args, message):

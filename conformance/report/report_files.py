@@ -20,6 +20,21 @@ from conformance.records import AuditReport
 FORMATS = ("json", "md", "html")
 
 
+def unwritable_folder(folder: Path) -> str | None:
+    """Why reports cannot be written into ``folder`` (created if missing), or None if they can:
+    it is not a folder, or a probe file cannot be created and removed there."""
+    if folder.exists() and not folder.is_dir():
+        return f"{folder} exists and is not a folder"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".bce-conformance-write-test-{os.getpid()}"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        return f"cannot write to {folder} ({exc.strerror or exc})"
+    return None
+
+
 class ReportWriteError(RuntimeError):
     """Some formats failed; ``written`` holds the paths that were written, ``errors`` the rest."""
 
