@@ -378,6 +378,250 @@ def paddle_without_ignore_index(backend: str, g: Gathered) -> Scalar | None:
     return None if model is None else model(g, ignore_index=False)
 
 
+# ------------------------------------------------------------------ tensorflow
+
+
+def _tf_model(g: Gathered) -> k.Model | None:
+    return k.model_for("tensorflow", g.function, g.quantity)
+
+
+def tf_denormal_flushed(g: Gathered, got: Scalar, ex: Any) -> bool:
+    """A float32, float64 or bfloat16 case whose kernel model flushes a subnormal (an input read
+    as 0, or an intermediate or result written as 0)."""
+    model = _tf_model(g)
+    if g.dtype not in k.TF_FLUSHED or model is None:
+        return False
+    try:
+        _, events = k.tf_evaluate(model, g)
+    except k.NearMidpoint:
+        return False
+    return events > 0
+
+
+def tf_denormals_kept(backend: str, g: Gathered) -> Scalar | None:
+    """The same kernels with IEEE subnormals (no FTZ/DAZ)."""
+    model = _tf_model(g)
+    return None if model is None else k.tf_evaluate(model, g, flush=False)[0]
+
+
+def _keras_bounds(g: Gathered) -> tuple[Scalar, Scalar]:
+    return k.keras_clip_bounds(g.dtype)
+
+
+def keras_upper_bound_is_one(g: Gathered, got: Scalar, ex: Any) -> bool:
+    """1 - 1e-7 rounds to 1 in the dtype (float16, bfloat16) and some input is 1."""
+    _, hi = _keras_bounds(g)
+    return g.all_finite() and hi == 1 and any(e.x == 1 for e in g.elements)
+
+
+def _below_one(dtype: str) -> tuple[Scalar, Scalar]:
+    """The clip bounds with the upper one the largest number below 1 of the dtype."""
+    lo, hi = k.keras_clip_bounds(dtype)
+    return lo, np.nextafter(hi, _zero(hi)) if hi == 1 else hi
+
+
+_KERAS = {
+    "value": k.keras_bce_value,
+    "grad_input": k.keras_bce_grad_input,
+    "grad_target": k.keras_bce_grad_target,
+}
+
+
+def keras_upper_bound_below_one(backend: str, g: Gathered) -> Scalar | None:
+    model = _KERAS.get(g.quantity)
+    return None if model is None else model(g, bounds=_below_one)
+
+
+def keras_clip_active(g: Gathered, got: Scalar, ex: Any) -> bool:
+    """Finite inputs and some input (as the flushed kernel reads it) outside [1e-7, 1 - 1e-7]
+    rounded to the dtype: the clip replaces it."""
+    if not g.all_finite():
+        return False
+    lo, hi = _keras_bounds(g)
+    return any(not (lo <= k.tf_flush(e.x) <= hi) for e in g.elements)
+
+
+def _tf_scaled(g: Gathered, derivative: Callable[[Element], Scalar]) -> Scalar:
+    """``g * derivative`` per element (the upstream gradient, 1/N for a mean), summed over
+    broadcast axes as the TensorFlow models do."""
+    return k.tf_contributions(g, lambda e, go: k._mul(go, derivative(e)))
+
+
+def _clamped_log(v: Scalar) -> Scalar:
+    return cmax(log(v), np.asarray(-100, dtype=v.dtype)[()])
+
+
+def _clamped_log1p_neg(v: Scalar) -> Scalar:
+    return cmax(log1p(-v), np.asarray(-100, dtype=v.dtype)[()])
+
+
+def _clamped_bce_derivative(e: Element) -> Scalar:
+    """-z/x + (1 - z)/(1 - x), each term 0 where its log is clamped at -100."""
+    hundred = np.asarray(-100, dtype=e.x.dtype)[()]
+    one, zero = _one(e.x), _zero(e.x)
+    a = -k._div(e.y, e.x) if log(e.x) > hundred else zero
+    b = k._div(k._sub(one, e.y), k._sub(one, e.x)) if log1p(-e.x) > hundred else zero
+    return k._add(a, b)
+
+
+def keras_unclipped(backend: str, g: Gathered) -> Scalar | None:
+    """The documented loss without the clip: -(z*max(log x, -100) + (1 - z)*max(log1p(-x),
+    -100)), and its derivatives (each term 0 where its log is clamped)."""
+
+    def loss(e: Element) -> Scalar:
+        a = k._mul(e.y, _clamped_log(e.x))
+        return -k._add(a, k._mul(k._sub(_one(e.y), e.y), _clamped_log1p_neg(e.x)))
+
+    def grad_target(e: Element) -> Scalar:
+        return k._sub(_clamped_log1p_neg(e.x), _clamped_log(e.x))
+
+    if g.quantity == "value":
+        return k.tf_reduce(g, loss)
+    if g.quantity == "grad_target":
+        return _tf_scaled(g, grad_target)
+    if g.quantity == "grad_input":
+        return _tf_scaled(g, _clamped_bce_derivative)
+    return None
+
+
+def keras_log1p(backend: str, g: Gathered) -> Scalar | None:
+    """The Keras loss with log1p(-o) for log(1 - o) (the clip kept)."""
+    if g.quantity == "value":
+        return k.keras_bce_value(g, log1p_fix=True)
+    if g.quantity == "grad_target":
+        return k.keras_bce_grad_target(g, log1p_fix=True)
+    return None
+
+
+def zero_logit_with_pos_weight(g: Gathered, got: Scalar, ex: Any) -> bool:
+    """Finite inputs, a pos_weight, and a logit of exactly 0."""
+    return g.all_finite() and any(e.p is not None and e.x == 0 for e in g.elements)
+
+
+def tf_one_sided_abs(backend: str, g: Gathered) -> Scalar:
+    """The same gradient graph with Abs's derivative 1 at x = 0 (sign(0) taken as +1)."""
+    return k.tf_logits_grad_input(g, sign_at_zero=1)
+
+
+def tf_accurate_logits_loss(backend: str, g: Gathered) -> Scalar:
+    return k.tf_reduce(g, _accurate_logits_loss)
+
+
+def tf_wide_logits_grad_input(backend: str, g: Gathered) -> Scalar:
+    return _tf_scaled(g, _wide_logits_derivative)
+
+
+def _wide_target_derivative(e: Element) -> Scalar:
+    """-x + (p - 1)*softplus(-x) (exactly -x without pos_weight), 320-bit, rounded once."""
+    if e.p is None:
+        return -e.x
+    with mp.workprec(320):
+        x, p = mp.mpf(float(e.x)), mp.mpf(float(e.p))
+        value = -x + (p - 1) * mp.log1p(mp.exp(-x))
+    return to(value, e.x.dtype.name)
+
+
+def _wide_pos_weight_derivative(e: Element) -> Scalar:
+    """z*softplus(-x), 320-bit, rounded once."""
+    with mp.workprec(320):
+        x, y = mp.mpf(float(e.x)), mp.mpf(float(e.y))
+        value = y * mp.log1p(mp.exp(-x))
+    return to(value, e.x.dtype.name)
+
+
+def tf_wide_logits_grad_target(backend: str, g: Gathered) -> Scalar | None:
+    if g.quantity == "grad_target":
+        return _tf_scaled(g, _wide_target_derivative)
+    if g.quantity == "grad_pos_weight":
+        return _tf_scaled(g, _wide_pos_weight_derivative)
+    return None
+
+
+def tf_in(dtype: str) -> Formula:
+    """The TensorFlow graph evaluated with every argument in ``dtype``, rounded once to the
+    case's dtype; the Keras clip keeps the case dtype's bounds."""
+
+    def formula(backend: str, g: Gathered) -> Scalar | None:
+        wide = _widened(g, dtype)
+        if g.function == BCE:
+            narrow = k.keras_clip_bounds(g.dtype)
+            lo, hi = (to(b, dtype) for b in narrow)
+            model = _KERAS.get(g.quantity)
+            out = None if model is None else model(wide, bounds=lambda _: (lo, hi))
+        else:
+            model = k.TF_MODELS.get((g.function, g.quantity))
+            out = None if model is None else model(wide)
+        return None if out is None else to(out, g.dtype)
+
+    return formula
+
+
+def float16_mean_over_65504(g: Gathered, got: Scalar, ex: Any) -> bool:
+    """A float16 mean over more than 65504 elements (N rounds to inf in float16)."""
+    return g.dtype == "float16" and g.reduction == "mean" and g.numel > 65504
+
+
+def tf_mean_count_in_float32(backend: str, g: Gathered) -> Scalar | None:
+    """The same kernels with _MeanGrad's 1/N formed in float32, then rounded to float16."""
+    k.TF_MEAN_COUNT_IN_FLOAT32[0] = True
+    try:
+        return kernel(backend, g)
+    finally:
+        k.TF_MEAN_COUNT_IN_FLOAT32[0] = False
+
+
+def keras_reciprocal_overflows(g: Gathered, got: Scalar, ex: Any) -> bool:
+    """float16, finite inputs, and 1/o or 1/(1 - o) of the clipped probability overflows."""
+    if g.dtype != "float16" or not g.all_finite():
+        return False
+    big = np.float16(65504)
+    with np.errstate(all="ignore"):
+        for e in g.elements:
+            o = k.keras_clipped(e.x)
+            if np.float16(1) / o > big or np.float16(1) / (np.float16(1) - o) > big:
+                return True
+    return False
+
+
+def keras_divided(backend: str, g: Gathered) -> Scalar:
+    """The Keras input gradient with Log's gradient as grad / x (no reciprocal)."""
+    return k.keras_bce_grad_input(
+        g, derivative=lambda e, go, o: k.keras_bce_derivative(e, go, o, divide=True)
+    )
+
+
+def _wide_bce_quotient(e: Element) -> Scalar:
+    """(x - z)/(x(1 - x)), 320-bit, rounded once (0 outside the clip range, as the kernel)."""
+    lo, hi = k.keras_clip_bounds(e.x.dtype.name)
+    if not (lo <= e.x <= hi):
+        return _zero(e.x)
+    with mp.workprec(320):
+        x, y = mp.mpf(float(e.x)), mp.mpf(float(e.y))
+        value = (x - y) / (x * (1 - x))
+    return to(value, e.x.dtype.name)
+
+
+def keras_wide_grad_input(backend: str, g: Gathered) -> Scalar:
+    return _tf_scaled(g, _wide_bce_quotient)
+
+
+def _wide_neg_logit(e: Element) -> Scalar:
+    """log(1 - o) - log(o) of the clipped o, 320-bit, rounded once."""
+    o = k.keras_clipped(e.x)
+    with mp.workprec(320):
+        v = mp.mpf(float(o))
+        value = mp.log(1 - v) - mp.log(v) if 0 < v < 1 else None
+    return to(value, e.x.dtype.name) if value is not None else _zero(e.x)
+
+
+def keras_wide_grad_target(backend: str, g: Gathered) -> Scalar:
+    return _tf_scaled(g, _wide_neg_logit)
+
+
+def tf_reduced_finite(g: Gathered, got: Scalar, ex: Any) -> bool:
+    return g.dtype in k.REDUCED_TYPES and finite_in_and_out(g, got, ex)
+
+
 # ------------------------------------------------------------------ probes
 
 
@@ -397,6 +641,16 @@ def target_outside_unit_interval(ex: Any) -> bool:
     y = case.target.astype(np.float64)
     inside = (y >= 0) & (y <= 1)
     return bool(np.all((x >= 0) & (x <= 1)) and not np.all(inside))
+
+
+def probability_or_target_outside_unit_interval(ex: Any) -> bool:
+    """Some input or target lies outside [0, 1] (NaN included)."""
+    case = _case(ex)
+    if case is None:
+        return False
+    x = case.input.astype(np.float64)
+    y = case.target.astype(np.float64)
+    return not (np.all((x >= 0) & (x <= 1)) and np.all((y >= 0) & (y <= 1)))
 
 
 def weight_grows_loss(ex: Any) -> bool:
@@ -447,8 +701,238 @@ PADDLE_FILES = (
     "paddle/phi/kernels/cpu/bce_loss*_kernel.cc, "
     "paddle/phi/kernels/cpu/sigmoid_cross_entropy_with_logits*_kernel.cc"
 )
+TF_FILES = (
+    "tensorflow/python/ops/nn_impl.py (sigmoid/weighted_cross_entropy_with_logits), "
+    "keras/src/backend/tensorflow/nn.py (binary_crossentropy), "
+    "tensorflow/python/ops/math_grad.py (their gradients)"
+)
 
 CAUSES: tuple[Cause, ...] = (
+    Cause(
+        id="tf-denormals-flushed",
+        mechanism=(
+            "TensorFlow runs its CPU kernels with denormals flushed (FTZ/DAZ): a float32, "
+            "float64 or bfloat16 subnormal input is read as 0 and a subnormal intermediate or "
+            "result is written as 0 (e.g. the loss log1p(exp(-89)) = 2.2e-39 comes out 0, a "
+            "subnormal logit is a logit of 0)"
+        ),
+        tier="defect",
+        backends=("tensorflow",),
+        source={"tensorflow": S["tf_denormals"]},
+        condition=tf_denormal_flushed,
+        formula=kernel,
+        repaired=tf_denormals_kept,
+        repaired_text="the same kernels with IEEE subnormals",
+    ),
+    Cause(
+        id="keras-clip-upper-bound-rounds-to-one",
+        mechanism=(
+            "Keras clips the probability to [1e-7, 1 - 1e-7], but 1 - 1e-7 rounds to 1 in "
+            "float16 and bfloat16: x = 1 is not clipped and log(1 - x) = log(0) = -inf makes "
+            "the loss inf (NaN for y = 1, 0*-inf), the target gradient infinite and the input "
+            "gradient inf or NaN"
+        ),
+        tier="defect",
+        backends=("tensorflow",),
+        source={"tensorflow": S["keras_bce"]},
+        functions=(BCE,),
+        condition=keras_upper_bound_is_one,
+        formula=kernel,
+        repaired=keras_upper_bound_below_one,
+        repaired_text="the upper bound the largest number below 1 of the dtype",
+    ),
+    Cause(
+        id="keras-probability-clip-epsilon",
+        mechanism=(
+            "Keras' binary_crossentropy clips the probability to [1e-7, 1 - 1e-7] (the dtype's "
+            "rounding of them) before taking logs, instead of clamping each log at -100: "
+            "below 1e-7 or above 1 - 1e-7 the loss and the target gradient are those of the "
+            "bound (e.g. -log(1e-7) = 16.1 where the documented loss is 100)"
+        ),
+        tier="defect",
+        backends=("tensorflow",),
+        source={"tensorflow": S["keras_bce"]},
+        functions=(BCE,),
+        quantities=("value", "grad_target"),
+        condition=keras_clip_active,
+        formula=kernel,
+        repaired=keras_unclipped,
+        repaired_text="no clip; each log clamped at -100",
+    ),
+    Cause(
+        id="keras-clip-zero-gradient",
+        mechanism=(
+            "clip_by_value's gradient (Minimum's and Maximum's) is 0 outside [1e-7, 1 - 1e-7]: "
+            "where Keras clips the probability the input gradient is 0, although the loss "
+            "depends on x there (-y/x at x = 1e-30)"
+        ),
+        tier="defect",
+        backends=("tensorflow",),
+        source={"tensorflow": S["keras_bce_grad"]},
+        functions=(BCE,),
+        quantities=("grad_input",),
+        condition=keras_clip_active,
+        formula=kernel,
+        repaired=keras_unclipped,
+        repaired_text="the derivative of the loss without the clip, logs clamped at -100",
+    ),
+    Cause(
+        id="keras-bce-log-one-minus-x",
+        mechanism=(
+            "Keras' binary_crossentropy takes log(1 - o) of the rounded 1 - o instead of "
+            "log1p(-o): for a small probability 1 - o rounds (to 1 below the unit roundoff) "
+            "and the term (1 - y)*o of the loss and of the target gradient loses its digits"
+        ),
+        tier="defect",
+        backends=("tensorflow",),
+        source={"tensorflow": S["keras_bce"]},
+        functions=(BCE,),
+        quantities=("value", "grad_target"),
+        condition=finite_in_and_out,
+        formula=kernel,
+        repaired=keras_log1p,
+        repaired_text="log1p(-o)",
+    ),
+    Cause(
+        id="tf-mean-grad-count-overflows-float16",
+        mechanism=(
+            "reduce_mean's registered gradient divides the upstream gradient by N converted to "
+            "the dtype; float16 cannot hold N > 65504, which becomes inf, so every input and "
+            "target gradient of a float16 mean over more elements is 0 (or NaN: 0*inf)"
+        ),
+        tier="defect",
+        backends=("tensorflow",),
+        source={
+            "tensorflow": "tensorflow/python/ops/math_grad.py (_MeanGrad: truediv(sum_grad, "
+            "cast(factor, sum_grad.dtype)))"
+        },
+        quantities=("grad_input", "grad_target", "grad_pos_weight"),
+        condition=float16_mean_over_65504,
+        formula=kernel,
+        repaired=tf_mean_count_in_float32,
+        repaired_text="1/N formed in float32, then rounded to float16",
+    ),
+    Cause(
+        id="keras-log-grad-reciprocal-overflows-float16",
+        mechanism=(
+            "Log's registered gradient is grad * reciprocal(x): in float16 1/o overflows for "
+            "a clipped probability below 1/65504 (the clip's 1e-7 included), so the input "
+            "gradient is inf, or NaN where it multiplies a zero (y = 0)"
+        ),
+        tier="defect",
+        backends=("tensorflow",),
+        source={"tensorflow": S["keras_bce_grad"]},
+        functions=(BCE,),
+        quantities=("grad_input",),
+        condition=keras_reciprocal_overflows,
+        formula=kernel,
+        repaired=keras_divided,
+        repaired_text="grad / x for Log's gradient",
+    ),
+    Cause(
+        id="keras-bce-grad-input-log-terms-cancel",
+        mechanism=(
+            "the tape's input gradient of Keras' loss is the sum of the two logs' gradients, "
+            "(-g*z)*(1/o) + (g*(1 - z))*(1/(1 - o)), each rounded: near o = z, where the "
+            "derivative (o - z)/(o(1 - o)) is small, they cancel (a nonzero result at o = z)"
+        ),
+        tier="defect",
+        backends=("tensorflow",),
+        source={"tensorflow": S["keras_bce_grad"]},
+        functions=(BCE,),
+        quantities=("grad_input",),
+        condition=finite_in_and_out,
+        formula=kernel,
+        repaired=keras_wide_grad_input,
+        repaired_text="g*(x - z)/(x(1 - x)) from a 320-bit evaluation, rounded once",
+    ),
+    Cause(
+        id="keras-bce-target-gradient-log-difference",
+        mechanism=(
+            "the target gradient of Keras' loss is g*(log(1 - o) - log(o)), a difference of "
+            "two rounded logs: near o = 1/2 they cancel and the small result keeps few digits"
+        ),
+        tier="defect",
+        backends=("tensorflow",),
+        source={"tensorflow": S["keras_bce_grad"]},
+        functions=(BCE,),
+        quantities=("grad_target",),
+        condition=finite_in_and_out,
+        formula=kernel,
+        repaired=keras_wide_grad_target,
+        repaired_text="g*(log(1 - o) - log o) from a 320-bit evaluation, rounded once",
+    ),
+    Cause(
+        id="tf-weighted-logits-grad-abs-kink-at-zero",
+        mechanism=(
+            "weighted_cross_entropy_with_logits writes softplus(-x) as "
+            "log1p(exp(-abs(x))) + relu(-x); at x = 0 the registered gradients of Abs "
+            "(grad*sign(0) = 0) and Relu (0 at 0) both vanish, so the input gradient is "
+            "1 - y instead of (1 - y) - lw/2 (lw = 1 + (p - 1)*y)"
+        ),
+        tier="defect",
+        backends=("tensorflow",),
+        source={"tensorflow": S["tf_weighted_logits"] + "; " + S["tf_grads"]},
+        functions=(LOGITS,),
+        quantities=("grad_input",),
+        condition=zero_logit_with_pos_weight,
+        formula=kernel,
+        repaired=tf_one_sided_abs,
+        repaired_text="Abs's derivative 1 at x = 0",
+    ),
+    Cause(
+        id="tf-logits-loss-cancellation",
+        mechanism=(
+            "the with-logits loss adds rounded terms that cancel: relu(x) - x*z for x > 0 with "
+            "z near 1, and with pos_weight (1 - z)*x + lw*relu(-x) for x < 0 with z near 0, "
+            "so a loss near e^-|x| keeps few or no correct digits"
+        ),
+        tier="defect",
+        backends=("tensorflow",),
+        source={"tensorflow": S["tf_logits"] + "; " + S["tf_weighted_logits"]},
+        functions=(LOGITS,),
+        quantities=("value",),
+        condition=finite_in_and_out,
+        formula=kernel,
+        repaired=tf_accurate_logits_loss,
+        repaired_text="-x*y*p + lw*log1p(e^x) for x < 0, (1 - y)*x + lw*log1p(e^-x) else",
+    ),
+    Cause(
+        id="tf-logits-grad-input-cancellation",
+        mechanism=(
+            "the tape sums the input gradient from the graph's rounded contributions, "
+            "(g - g*z) - g*e^-x/(1 + e^-x) (x >= 0) or -g*z + g*e^x/(1 + e^x), with pos_weight "
+            "(g*(1 - z) - g*lw) + g*lw*e^x/(1 + e^x): where the derivative is small against "
+            "them (sigmoid(x) near z) they cancel and few digits are left"
+        ),
+        tier="defect",
+        backends=("tensorflow",),
+        source={"tensorflow": S["tf_grads"]},
+        functions=(LOGITS,),
+        quantities=("grad_input",),
+        condition=finite_in_and_out,
+        formula=kernel,
+        repaired=tf_wide_logits_grad_input,
+        repaired_text="the derivative from a 320-bit evaluation, rounded once, times g",
+    ),
+    Cause(
+        id="tf-logits-target-gradient-cancellation",
+        mechanism=(
+            "with pos_weight the target gradient is -(g*x) + (g*S)*(p - 1), S = "
+            "log1p(exp(-|x|)) + relu(-x) rounded, and the pos_weight gradient (g*S)*z: for "
+            "x < 0, S = -x + log1p(e^x) and the two terms cancel to a small result (exactly "
+            "-x for p = 1), which keeps few digits"
+        ),
+        tier="defect",
+        backends=("tensorflow",),
+        source={"tensorflow": S["tf_weighted_logits"] + "; " + S["tf_grads"]},
+        functions=(LOGITS,),
+        quantities=("grad_target", "grad_pos_weight"),
+        condition=finite_in_and_out,
+        formula=kernel,
+        repaired=tf_wide_logits_grad_target,
+        repaired_text="the derivative from a 320-bit evaluation, rounded once, times g",
+    ),
     Cause(
         id="paddle-ignore-index",
         mechanism=(
@@ -689,6 +1173,23 @@ CAUSES: tuple[Cause, ...] = (
         repaired_text="log1p(-x)",
     ),
     Cause(
+        id="tf-reduced-precision-intermediates",
+        mechanism=(
+            "TensorFlow's loss is a graph of float16/bfloat16 ops (Eigen rounds each to the "
+            "11- or 8-bit format, e.g. exp(-|x|) to a float16 subnormal): the roundings add "
+            "up beyond one rounding of the result; the same graph in float32, rounded once, "
+            "does not reproduce it"
+        ),
+        tier="defect",
+        backends=("tensorflow",),
+        source={"tensorflow": TF_FILES},
+        condition=tf_reduced_finite,
+        formula=kernel,
+        repaired=tf_in("float32"),
+        repaired_text="the same graph in float32 (the Keras clip bounds of the case's dtype), "
+        "rounded once",
+    ),
+    Cause(
         id="mixed-dtypes-narrow-intermediates",
         mechanism=(
             "with mixed dtypes, part of the formula runs in the narrower argument's dtype "
@@ -744,8 +1245,8 @@ CAUSES: tuple[Cause, ...] = (
             "formula's limit or a zero weight's 0 (docs/semantics.md, special values)"
         ),
         tier="convention",
-        backends=("torch", "paddle"),
-        source={"torch": TORCH_FILES, "paddle": PADDLE_FILES},
+        backends=("torch", "paddle", "tensorflow"),
+        source={"torch": TORCH_FILES, "paddle": PADDLE_FILES, "tensorflow": TF_FILES},
         condition=any_nonfinite_input,
         formula=kernel,
     ),
@@ -757,8 +1258,8 @@ CAUSES: tuple[Cause, ...] = (
             "a sum before the mean's division by N; inf - inf then gives NaN"
         ),
         tier="defect",
-        backends=("torch", "paddle"),
-        source={"torch": TORCH_FILES, "paddle": PADDLE_FILES},
+        backends=("torch", "paddle", "tensorflow"),
+        source={"torch": TORCH_FILES, "paddle": PADDLE_FILES, "tensorflow": TF_FILES},
         condition=overflow,
         formula=kernel,
     ),
@@ -775,6 +1276,21 @@ CAUSES: tuple[Cause, ...] = (
         verdicts=("did_not_raise",),
         probe=target_outside_unit_interval,
         probe_text="the input lies in [0, 1] and a target does not",
+    ),
+    Cause(
+        id="keras-probability-range-unchecked",
+        mechanism=(
+            "keras.ops.binary_crossentropy checks neither the probability nor the target: an "
+            "input outside [0, 1] is clipped into [1e-7, 1 - 1e-7] and a target outside it "
+            "enters the formula; the documentation requires both in [0, 1], so it should raise"
+        ),
+        tier="contract",
+        backends=("tensorflow",),
+        source={"tensorflow": S["keras_bce"] + ": no range check"},
+        functions=(BCE,),
+        verdicts=("did_not_raise",),
+        probe=probability_or_target_outside_unit_interval,
+        probe_text="an input or a target lies outside [0, 1]",
     ),
     Cause(
         id="weight-broadcast-grows-loss",
@@ -798,8 +1314,11 @@ CAUSES: tuple[Cause, ...] = (
             "with the target, so such a shape is an error"
         ),
         tier="contract",
-        backends=("paddle",),
-        source={"paddle": "python/paddle/nn/functional/loss.py (log_weight from pos_weight)"},
+        backends=("paddle", "tensorflow"),
+        source={
+            "paddle": "python/paddle/nn/functional/loss.py (log_weight from pos_weight)",
+            "tensorflow": S["tf_weighted_logits"] + ": log_weight broadcasts pos_weight",
+        },
         functions=(LOGITS,),
         verdicts=("did_not_raise",),
         probe=pos_weight_off_target_shape,

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
+from mpmath import mp
 
 from conformance.findings.arithmetic import (
     REDUCED,
@@ -28,11 +29,12 @@ from conformance.findings.arithmetic import (
     log,
     log1p,
     opmath,
+    same_bits,
     to,
 )
 from conformance.findings.elements import Element, Gathered
 
-Model = Callable[[Gathered], Scalar]
+Model = Callable[[Gathered], Scalar | None]
 REDUCED_TYPES = REDUCED
 
 SOURCES = {
@@ -74,6 +76,11 @@ SOURCES = {
         "tensorflow/python/ops/math_grad.py (_AbsGrad: grad * sign(x); _Log1pGrad, _ExpGrad, "
         "_MulGrad, _SubGrad, _SelectGradV2, _MeanGrad); tensorflow/python/ops/nn_grad.py "
         "(_ReluGrad: relu_grad, grad * (out > 0))"
+    ),
+    "tf_denormals": (
+        "tsl/platform/denormal.h (port::ScopedFlushDenormal: FTZ and DAZ), held by "
+        "TensorFlow's CPU compute threads (tsl/platform/threadpool.cc); measured on the "
+        "tensorflow-cpu 2.21 wheel"
     ),
     "keras_bce": (
         "keras/src/backend/tensorflow/nn.py (binary_crossentropy: clip_by_value(output, "
@@ -457,61 +464,213 @@ def paddle_bce_grad_weight(g: Gathered) -> Scalar:
 #
 # TensorFlow's losses are Python compositions of elementwise ops, each an Eigen CPU kernel that
 # rounds into the tensor's dtype (Eigen::half and bfloat16 operate in float and round after every
-# operation; their exp, log, log1p are the float functions, rounded back). Gradients are the
+# operation; their exp, log, log1p are the float functions, rounded back). TensorFlow runs its
+# CPU kernels with denormals flushed (port::ScopedFlushDenormal: FTZ and DAZ in MXCSR), so a
+# float32, float64 or bfloat16 (computed in float32) subnormal, read or produced, is a signed
+# zero; float16's subnormals are normal floats and survive the conversion back. Gradients are the
 # registered gradient functions of those ops (SOURCES["tf_grads"]), applied by GradientTape in
-# reverse; a tensor used by several ops gets the sum of its contributions (AddN, in the order
-# TF_AGGREGATION lists them). Eigen's vectorized exp/log/log1p (tensors of 8 or more elements)
-# are polynomial approximations that are not modelled: the models hold for the scalar path.
+# reverse; a tensor used by several ops gets the sum of its contributions (AddN, left to right in
+# the order the models list them). Not modelled: Eigen's vectorized exp/log/log1p (whole
+# packets: 4 float64 or 8 float32/half elements) are polynomials, not the libm functions, and a
+# reduction of a full packet is summed in vector lanes; like the other models, these take exp, log,
+# log1p correctly rounded and sum in order, and explain a case only where that gives the bits.
+
+TF_FLUSHED = ("float32", "float64", "bfloat16")
+_TF_FLUSH = {"on": True, "events": 0}  # flushing on or off; subnormals flushed so far
+
+
+def tf_flush(v: Scalar) -> Scalar:
+    """FTZ/DAZ: a subnormal of float32, float64 or bfloat16 becomes a zero of its sign."""
+    if v.dtype.name in TF_FLUSHED and v != 0 and abs(v) < np.finfo(v.dtype).tiny:
+        if not _TF_FLUSH["on"]:
+            return v
+        _TF_FLUSH["events"] += 1
+        return _zero(v) if v > 0 else -_zero(v)
+    return v
+
+
+def tf_evaluate(model: Model, g: Gathered, flush: bool = True) -> tuple[Scalar | None, int]:
+    """A TensorFlow model's output with denormals flushed (TensorFlow's setting) or kept (the
+    IEEE default), and how many subnormals it flushed on the way."""
+    saved = dict(_TF_FLUSH)
+    _TF_FLUSH.update(on=flush, events=0)
+    try:
+        out = model(g)
+        return out, int(_TF_FLUSH["events"])
+    finally:
+        _TF_FLUSH.update(saved)
+
+
+class NearMidpoint(ArithmeticError):
+    """An elementary function value too close to a rounding midpoint to predict the libm's."""
+
+
+LIBM_MARGIN = 0.02  # ulp: glibc's exp, log, log1p are within about 0.52 ulp, not correctly rounded
+
+
+_LIBM = {"strict": False, "flips": 0, "seen": 0}  # see tf_kernel
+
+
+def _libm(fn: Callable[[Scalar], Scalar], v: Scalar, final: str | None = None) -> Scalar:
+    """``fn(v)`` (float32 or float64) as the C library computes it: correctly rounded, except
+    that inside tf_kernel a value within LIBM_MARGIN ulp of a midpoint between two floats (where
+    a libm accurate to about half an ulp may round either way: glibc's logf(1 - 2**-23) does)
+    is counted as ambiguous, and taken as its other neighbour where tf_kernel flips it; both
+    neighbours giving the same value in ``final`` (float16, bfloat16) is no ambiguity."""
+    r = fn(v)
+    if not _LIBM["strict"] or not np.isfinite(r) or r == 0 or not np.isfinite(v):
+        return r
+    with mp.workprec(320):
+        exact = getattr(mp, fn.__name__)(mp.mpf(float(v)))
+        if exact == mp.mpf(float(r)):
+            return r
+        toward = np.inf if exact > mp.mpf(float(r)) else -np.inf
+        neighbour = np.nextafter(r, np.asarray(toward, dtype=r.dtype)[()])
+        a, b = mp.mpf(float(r)), mp.mpf(float(neighbour))
+        near = abs(exact - (a + b) / 2) < LIBM_MARGIN * abs(b - a)
+    if not near or (final is not None and same_bits(_in(r, final), _in(neighbour, final))):
+        return r
+    i = _LIBM["seen"]
+    _LIBM["seen"] = i + 1
+    return neighbour if (_LIBM["flips"] >> i) & 1 else r
+
+
+MAX_AMBIGUOUS = 4
+
+
+def tf_kernel(model: Model) -> Model:
+    """A TensorFlow model that answers only what it can predict: evaluated once with correctly
+    rounded functions and again with every combination of the ambiguous near-midpoint values
+    (_libm) rounded the other way; if the outputs differ, the libm's rounding decides and the
+    model refuses (NearMidpoint)."""
+
+    def run(g: Gathered) -> Scalar | None:
+        saved = dict(_LIBM)
+        try:
+            _LIBM.update(strict=True, flips=0, seen=0)
+            out = model(g)
+            n = int(_LIBM["seen"])
+            if n > MAX_AMBIGUOUS:
+                raise NearMidpoint(f"{n} values near a rounding midpoint")
+            for flips in range(1, 2**n):
+                _LIBM.update(flips=flips, seen=0)
+                other = model(g)
+                if out is None or other is None or not same_bits(other, out):
+                    raise NearMidpoint("the output depends on the libm's rounding")
+            return out
+        finally:
+            _LIBM.update(saved)
+
+    run.__doc__ = model.__doc__
+    return run
 
 
 def _tf_fn(fn: Callable[[Scalar], Scalar], v: Scalar) -> Scalar:
-    """An Eigen elementary function: for Eigen::half / bfloat16 the float function, rounded."""
-    return _elementary_via_float(fn, v)
+    """An Eigen elementary function on a flushed argument (the C library's, _libm), its result
+    flushed: for Eigen::half and bfloat16 the float function, rounded back."""
+    v = tf_flush(v)
+    if v.dtype.name in REDUCED:
+        return tf_flush(_in(_libm(fn, _in(v, "float32"), v.dtype.name), v.dtype.name))
+    return tf_flush(_libm(fn, v))
 
 
-def tf_upstream(g: Gathered, e: Element, like: Scalar) -> Scalar:
+def _add(a: Scalar, b: Scalar) -> Scalar:
+    with np.errstate(all="ignore"):
+        return tf_flush(a + b)
+
+
+def _sub(a: Scalar, b: Scalar) -> Scalar:
+    with np.errstate(all="ignore"):
+        return tf_flush(a - b)
+
+
+def _mul(a: Scalar, b: Scalar) -> Scalar:
+    with np.errstate(all="ignore"):
+        return tf_flush(a * b)
+
+
+def _div(a: Scalar, b: Scalar) -> Scalar:
+    with np.errstate(all="ignore"):
+        return tf_flush(a / b)
+
+
+def _tf_element(e: Element) -> Element:
+    """The element as the flushed kernels read it (DAZ)."""
+
+    def daz(v: Scalar | None) -> Scalar | None:
+        return None if v is None else tf_flush(v)
+
+    return Element(daz(e.x), daz(e.y), daz(e.w), daz(e.p), daz(e.go))
+
+
+TF_MEAN_COUNT_IN_FLOAT32 = [False]  # the repaired _MeanGrad of a cause: N in float32
+
+
+def tf_upstream(g: Gathered, e: Element) -> Scalar:
     """The upstream gradient of one loss element: the case's (or ones), through _SumGrad (a
-    tile) or _MeanGrad (a tile, then ``truediv`` by N converted to the dtype)."""
-    base = e.go if e.go is not None else _one(like)
-    if g.reduction == "mean":
+    tile) or _MeanGrad (a tile, then ``truediv`` by N converted to the dtype: float16 cannot
+    hold N > 65504, which becomes inf)."""
+    base = e.go if e.go is not None else _one(e.x)
+    if g.reduction != "mean":
+        return base
+    with np.errstate(all="ignore"):
+        if TF_MEAN_COUNT_IN_FLOAT32[0]:
+            return _in(_div(_in(base, "float32"), _num(g.numel, _in(base, "float32"))), g.dtype)
+        return _div(base, _num(g.numel, base))
+
+
+def _tf_total(values: list[Scalar], divisor: int | None = None) -> Scalar:
+    """Eigen's SumReducer in order from 0 (in float32 for bfloat16, in the dtype otherwise),
+    then for a mean a division by N in the same type."""
+    dtype = values[0].dtype.name
+    acc = "float32" if dtype == "bfloat16" else dtype
+    total = _in(_zero(values[0]), acc)
+    for v in values:
+        total = _add(total, _in(v, acc))
+    if divisor is not None:
         with np.errstate(all="ignore"):
-            return base / _num(g.numel, base)
-    return base
+            total = _div(total, _num(divisor, total))
+    return tf_flush(_in(total, dtype))
 
 
 def tf_reduce(g: Gathered, per_element: Callable[[Element], Scalar]) -> Scalar:
-    """tf.reduce_sum / tf.reduce_mean of the elements; one element as it is."""
-    if len(g.elements) == 1:
-        v = per_element(g.single)
-        if g.reduction == "mean":
-            with np.errstate(all="ignore"):
-                return v / _num(g.numel, v)
-        return v
-    return reduce(g, per_element)
+    """tf.reduce_sum / tf.reduce_mean of the elements. A tensor of one element is copied (the
+    reduction helper drops size-1 axes and "reduces nothing"): no addition to 0, no division."""
+    values = [per_element(_tf_element(e)) for e in g.elements]
+    if g.reduction == "none" or g.numel == 1:
+        return values[0]
+    return _tf_total(values, g.numel if g.reduction == "mean" else None)
 
 
-def _tf_sum(terms: list[Scalar]) -> Scalar:
-    """AddN of the gradient contributions, added left to right."""
+def tf_contributions(g: Gathered, per_element: Callable[[Element, Scalar], Scalar]) -> Scalar:
+    """A gradient: ``per_element(element, upstream)``, summed over broadcast axes
+    (_ReduceGradientArgs: a reduce_sum)."""
+
+    def one(e: Element) -> Scalar:
+        f = _tf_element(e)
+        return per_element(f, tf_upstream(g, f))
+
+    values = [one(e) for e in g.elements]
+    return values[0] if len(values) == 1 else _tf_total(values)
+
+
+def _sum(terms: list[Scalar]) -> Scalar:
+    """AddN of a tensor's gradient contributions, added left to right (each model lists them
+    in the order that reproduces TensorFlow bit for bit, tests/findings/test_tensorflow_models.py)."""
     total = terms[0]
-    with np.errstate(all="ignore"):
-        for t in terms[1:]:
-            total = total + t
+    for t in terms[1:]:
+        total = _add(total, t)
     return total
 
 
-def _tf_where(cond: bool, a: Scalar, b: Scalar) -> Scalar:
-    return a if cond else b
-
-
 def tf_sigmoid_xent_element(e: Element) -> Scalar:
-    """``relu - x*z + log1p(exp(neg_abs))`` with ``relu = where(x >= 0, x, 0)`` and
+    """``(relu - x*z) + log1p(exp(neg_abs))``, ``relu = where(x >= 0, x, 0)``,
     ``neg_abs = where(x >= 0, -x, x)``."""
-    x, y, zero = e.x, e.y, _zero(e.x)
+    x, zero = e.x, _zero(e.x)
     cond = bool(x >= zero)
-    with np.errstate(all="ignore"):
-        relu = _tf_where(cond, x, zero)
-        neg_abs = _tf_where(cond, -x, x)
-        return (relu - x * y) + _tf_fn(log1p, _tf_fn(exp, neg_abs))
+    relu = x if cond else zero
+    neg_abs = -x if cond else x
+    return _add(_sub(relu, _mul(x, e.y)), _tf_fn(log1p, _tf_fn(exp, neg_abs)))
 
 
 def _tf_relu(v: Scalar) -> Scalar:
@@ -520,23 +679,20 @@ def _tf_relu(v: Scalar) -> Scalar:
 
 
 def _tf_weighted_parts(e: Element) -> tuple[Scalar, Scalar, Scalar, Scalar, Scalar]:
-    """(1 - z, log_weight, exp(-|x|), relu(-x), log1p(exp(-|x|)) + relu(-x))."""
+    """(1 - z, log_weight = 1 + (q - 1)*z, u = exp(-|x|), relu(-x), S = log1p(u) + relu(-x))."""
     x, y, p = e.x, e.y, e.p
     one = _one(x)
-    with np.errstate(all="ignore"):
-        one_minus_y = one - y
-        lw = one + (p - one) * y
-        u = _tf_fn(exp, -abs(x))
-        r = _tf_relu(-x)
-        s = _tf_fn(log1p, u) + r
-    return one_minus_y, lw, u, r, s
+    one_minus_y = _sub(one, y)
+    lw = _add(one, _mul(_sub(p, one), y))
+    u = _tf_fn(exp, -abs(x))
+    r = _tf_relu(-x)
+    return one_minus_y, lw, u, r, _add(_tf_fn(log1p, u), r)
 
 
 def tf_weighted_xent_element(e: Element) -> Scalar:
     """``(1 - z)*x + (1 + (q - 1)*z) * (log1p(exp(-abs(x))) + relu(-x))``."""
     one_minus_y, lw, _, _, s = _tf_weighted_parts(e)
-    with np.errstate(all="ignore"):
-        return one_minus_y * e.x + lw * s
+    return _add(_mul(one_minus_y, e.x), _mul(lw, s))
 
 
 def tf_logits_element(e: Element) -> Scalar:
@@ -547,84 +703,76 @@ def tf_logits_value(g: Gathered) -> Scalar:
     return tf_reduce(g, tf_logits_element)
 
 
-TF_AGGREGATION = {
-    "sigmoid_x": (0, 1, 2, 3),
-    "weighted_x": (0, 1, 2),
-}
-
-
 def tf_sigmoid_xent_grad_x(e: Element, go: Scalar) -> Scalar:
     """The tape's gradient of the unweighted graph: relu's select passes ``g`` where x >= 0,
-    ``x*z`` gives ``-g*z``, and log1p(exp(neg_abs)) gives ``d = g*(1/(1 + u))*u`` routed by the
-    select through ``-x`` (negated) where x >= 0, else straight; the four contributions are
-    summed."""
-    x, y, zero = e.x, e.y, _zero(e.x)
+    ``x*z`` gives ``(-g)*z``, log1p(exp(neg_abs)) gives ``d = (g*(1/(1 + u)))*u``, routed by
+    the select through ``-x`` (negated) where x >= 0, else straight to x."""
+    x, zero, one = e.x, _zero(e.x), _one(e.x)
     cond = bool(x >= zero)
-    one = _one(x)
-    with np.errstate(all="ignore"):
-        neg_abs = _tf_where(cond, -x, x)
-        u = _tf_fn(exp, neg_abs)
-        d = (go * (one / (one + u))) * u
-        terms = [
-            _tf_where(cond, go, zero),  # relu = where(cond, x, 0)
-            (-go) * y,  # - x * z
-            -_tf_where(cond, d, zero),  # where(cond, -x, .): the Neg
-            _tf_where(cond, zero, d),  # where(cond, ., x)
+    u = _tf_fn(exp, -x if cond else x)
+    d = _mul(_mul(go, _div(one, _add(one, u))), u)
+    return _sum(
+        [
+            go if cond else zero,  # relu = where(cond, x, 0)
+            _mul(-go, e.y),  # - x * z
+            -(d if cond else zero),  # where(cond, -x, .): through the Neg
+            zero if cond else d,  # where(cond, ., x)
         ]
-    return _tf_sum([terms[i] for i in TF_AGGREGATION["sigmoid_x"]])
+    )
 
 
-def tf_weighted_xent_grad_x(e: Element, go: Scalar) -> Scalar:
-    """``g*(1 - z)``, then through ``lw * (log1p(exp(-abs(x))) + relu(-x))``:
-    ``-(g*lw*(1/(1 + u))*u) * sign(x)`` (Abs's gradient, 0 at x = 0) and
-    ``-((g*lw) * (relu(-x) > 0))`` (ReluGrad, 0 at x = 0)."""
-    x = e.x
-    one_minus_y, lw, u, r, _ = _tf_weighted_parts(e)
+def _tf_sign(x: Scalar) -> Scalar:
+    """Eigen's sign: NaN for NaN, else (x > 0) - (x < 0) (0 at +-0)."""
     one, zero = _one(x), _zero(x)
-    with np.errstate(all="ignore"):
-        gs = lw * go
-        sign = x if x != x else (one if x > zero else (-one if x < zero else zero))
-        t_abs = (-((gs * (one / (one + u))) * u)) * sign
-        t_relu = -(gs * (one if r > zero else zero))
-        terms = [go * one_minus_y, t_abs, t_relu]
-    return _tf_sum([terms[i] for i in TF_AGGREGATION["weighted_x"]])
+    if x != x:
+        return x
+    return one if x > zero else (-one if x < zero else zero)
 
 
-def tf_logits_grad_input(g: Gathered) -> Scalar:
-    def one(e: Element) -> Scalar:
-        go = tf_upstream(g, e, e.x)
+def tf_weighted_xent_grad_x(e: Element, go: Scalar, sign_at_zero: int = 0) -> Scalar:
+    """``g*(1 - z)``, then through ``lw * (log1p(exp(-abs(x))) + relu(-x))``: Abs's gradient
+    ``-(((g*lw)*(1/(1 + u)))*u) * sign(x)`` and ReluGrad's ``-((g*lw) * (relu(-x) > 0))``,
+    both 0 at x = 0, where the loss has slope (1 - z) - lw/2 (``sign_at_zero=1``, the one-sided
+    derivative of |x|, gives it)."""
+    one_minus_y, lw, u, r, _ = _tf_weighted_parts(e)
+    one, zero = _one(e.x), _zero(e.x)
+    gs = _mul(lw, go)
+    sign = _tf_sign(e.x) if e.x != zero else _num(sign_at_zero, e.x)
+    t_abs = _mul(-_mul(_mul(gs, _div(one, _add(one, u))), u), sign)
+    t_relu = -_mul(gs, one if r > zero else zero)
+    return _sum([_mul(go, one_minus_y), t_relu, t_abs])
+
+
+def tf_logits_grad_input(g: Gathered, sign_at_zero: int = 0) -> Scalar:
+    def one(e: Element, go: Scalar) -> Scalar:
         if e.p is None:
             return tf_sigmoid_xent_grad_x(e, go)
-        return tf_weighted_xent_grad_x(e, go)
+        return tf_weighted_xent_grad_x(e, go, sign_at_zero)
 
-    return sum_contributions(g, one)
+    return tf_contributions(g, one)
 
 
 def tf_logits_grad_target(g: Gathered) -> Scalar:
-    """``-g*x`` (the product x*z); with pos_weight ``-(g*x) + (g*S)*(q - 1)``, S the softplus
-    term."""
+    """``(-g)*x`` (the product x*z); with pos_weight ``-(g*x) + (g*S)*(q - 1)`` (through
+    ``1 - z`` and ``(q - 1)*z``), S the softplus term."""
 
-    def one(e: Element) -> Scalar:
-        go = tf_upstream(g, e, e.x)
-        with np.errstate(all="ignore"):
-            if e.p is None:
-                return (-go) * e.x
-            _, _, _, _, s = _tf_weighted_parts(e)
-            return -(go * e.x) + (go * s) * (e.p - _one(e.p))
+    def one(e: Element, go: Scalar) -> Scalar:
+        if e.p is None:
+            return _mul(-go, e.x)
+        _, _, _, _, s = _tf_weighted_parts(e)
+        return _add(-_mul(go, e.x), _mul(_mul(go, s), _sub(e.p, _one(e.p))))
 
-    return sum_contributions(g, one)
+    return tf_contributions(g, one)
 
 
 def tf_logits_grad_pos_weight(g: Gathered) -> Scalar:
-    """``(g*S)*z``: the product (q - 1)*z's gradient, S the softplus term."""
+    """``(g*S)*z``: the gradient of (q - 1)*z, S the softplus term."""
 
-    def one(e: Element) -> Scalar:
-        go = tf_upstream(g, e, e.x)
+    def one(e: Element, go: Scalar) -> Scalar:
         _, _, _, _, s = _tf_weighted_parts(e)
-        with np.errstate(all="ignore"):
-            return (go * s) * e.y
+        return _mul(_mul(go, s), e.y)
 
-    return sum_contributions(g, one)
+    return tf_contributions(g, one)
 
 
 KERAS_EPSILON = 1e-7  # keras.config.epsilon()
@@ -632,72 +780,102 @@ KERAS_EPSILON = 1e-7  # keras.config.epsilon()
 
 def keras_clip_bounds(dtype: str) -> tuple[Scalar, Scalar]:
     """clip_by_value's bounds, Python floats converted to the dtype: ``1e-7`` and
-    ``1.0 - 1e-7`` (computed in double; 1 in float16 and bfloat16)."""
+    ``1.0 - 1e-7`` (computed in double: 1 in float16 and bfloat16)."""
     return const(KERAS_EPSILON, dtype), const(1.0 - KERAS_EPSILON, dtype)
 
 
-def keras_clipped(x: Scalar) -> Scalar:
+def keras_clipped(x: Scalar, bounds: tuple[Scalar, Scalar] | None = None) -> Scalar:
     """``maximum(minimum(x, 1 - eps), eps)`` (TensorFlow's Minimum/Maximum propagate NaN)."""
-    lo, hi = keras_clip_bounds(x.dtype.name)
+    lo, hi = keras_clip_bounds(x.dtype.name) if bounds is None else bounds
     if x != x:
         return x
     o = hi if hi < x else x
     return lo if o < lo else o
 
 
-def keras_bce_element(e: Element) -> Scalar:
+def keras_log_one_minus(o: Scalar, log1p_fix: bool = False) -> Scalar:
+    """``log(1 - o)`` of the rounded ``1 - o`` (``log1p(-o)`` with ``log1p_fix``)."""
+    return _tf_fn(log1p, -o) if log1p_fix else _tf_fn(log, _sub(_one(o), o))
+
+
+Bounds = Callable[[str], tuple[Scalar, Scalar]]  # dtype -> clip bounds
+
+
+def keras_bce_element(
+    e: Element, bounds: tuple[Scalar, Scalar] | None = None, log1p_fix: bool = False
+) -> Scalar:
     """``-(z*log(o) + (1 - z)*log(1 - o))``, o the clipped probability."""
-    o = keras_clipped(e.x)
+    o = keras_clipped(e.x, bounds)
+    bce = _mul(e.y, _tf_fn(log, o))
+    return -_add(bce, _mul(_sub(_one(o), e.y), keras_log_one_minus(o, log1p_fix)))
+
+
+def keras_bce_value(g: Gathered, bounds: Bounds | None = None, log1p_fix: bool = False) -> Scalar:
+    clip = None if bounds is None else bounds(g.dtype)
+    return tf_reduce(g, lambda e: keras_bce_element(e, clip, log1p_fix))
+
+
+def keras_bce_derivative(e: Element, go: Scalar, o: Scalar, divide: bool = False) -> Scalar:
+    """The gradient reaching the clipped o: ``((-g)*z)*(1/o)`` plus
+    ``-(((-g)*(1 - z))*(1/(1 - o)))`` (Log's gradient, then 1 - o's Sub)."""
     one = _one(o)
-    with np.errstate(all="ignore"):
-        bce = e.y * _tf_fn(log, o)
-        bce = bce + (one - e.y) * _tf_fn(log, one - o)
-        return -bce
+    ng = -go
+    if divide:  # Log's gradient as grad / x (the repaired formula of a cause)
+        a = _div(_mul(ng, e.y), o)
+        b = -_div(_mul(ng, _sub(one, e.y)), _sub(one, o))
+    else:
+        a = _mul(_mul(ng, e.y), _div(one, o))
+        b = -_mul(_mul(ng, _sub(one, e.y)), _div(one, _sub(one, o)))
+    return _add(a, b)
 
 
-def keras_bce_value(g: Gathered) -> Scalar:
-    return tf_reduce(g, keras_bce_element)
+def keras_bce_grad_input(
+    g: Gathered,
+    bounds: Bounds | None = None,
+    derivative: Callable[[Element, Scalar, Scalar], Scalar] | None = None,
+) -> Scalar:
+    """The derivative at the clipped o, then clip_by_value's gradient (Minimum's, then
+    Maximum's): passed where ``x <= 1 - eps`` and ``min(x, 1 - eps) >= eps``, else 0."""
+    lo, hi = keras_clip_bounds(g.dtype) if bounds is None else bounds(g.dtype)
 
-
-def keras_bce_grad_input(g: Gathered) -> Scalar:
-    """``(-g*z)*(1/o)`` plus ``-((-g*(1 - z))*(1/(1 - o)))``, then clip_by_value's gradient:
-    passed where ``x <= 1 - eps`` and ``min(x, 1 - eps) >= eps``, else 0."""
-
-    def one(e: Element) -> Scalar:
-        go = tf_upstream(g, e, e.x)
-        lo, hi = keras_clip_bounds(e.x.dtype.name)
-        o = keras_clipped(e.x)
+    def one(e: Element, go: Scalar) -> Scalar:
+        zero = _zero(e.x)
         o1 = hi if hi < e.x else e.x
-        one_, zero = _one(o), _zero(o)
-        with np.errstate(all="ignore"):
-            ng = -go
-            a = (ng * e.y) * (one_ / o)
-            b = -((ng * (one_ - e.y)) * (one_ / (one_ - o)))
-            d = a + b
-            d = d if o1 >= lo else zero
-            return d if e.x <= hi else zero
+        d = (derivative or keras_bce_derivative)(e, go, keras_clipped(e.x, (lo, hi)))
+        d = d if o1 >= lo else zero
+        return d if e.x <= hi else zero
 
-    return sum_contributions(g, one)
+    return tf_contributions(g, one)
 
 
-def keras_bce_grad_target(g: Gathered) -> Scalar:
-    """``(-g)*log(o) - (-g)*log(1 - o)`` (the second through ``1 - z``'s Sub)."""
+def keras_bce_grad_target(
+    g: Gathered, bounds: Bounds | None = None, log1p_fix: bool = False
+) -> Scalar:
+    """``(-g)*log(o) + -((-g)*log(1 - o))`` (the second through ``1 - z``'s Sub)."""
+    clip = None if bounds is None else bounds(g.dtype)
 
-    def one(e: Element) -> Scalar:
-        go = tf_upstream(g, e, e.x)
-        o = keras_clipped(e.x)
-        one_ = _one(o)
-        with np.errstate(all="ignore"):
-            ng = -go
-            return ng * _tf_fn(log, o) + -(ng * _tf_fn(log, one_ - o))
+    def one(e: Element, go: Scalar) -> Scalar:
+        o = keras_clipped(e.x, clip)
+        ng = -go
+        return _add(_mul(ng, _tf_fn(log, o)), -_mul(ng, keras_log_one_minus(o, log1p_fix)))
 
-    return sum_contributions(g, one)
+    return tf_contributions(g, one)
 
 
 # ------------------------------------------------------------------ the models by backend
 
 LOGITS = "binary_cross_entropy_with_logits"
 BCE = "binary_cross_entropy"
+
+TF_MODELS: dict[tuple[str, str], Model] = {  # as written; MODELS holds them through tf_kernel
+    (BCE, "value"): keras_bce_value,
+    (BCE, "grad_input"): keras_bce_grad_input,
+    (BCE, "grad_target"): keras_bce_grad_target,
+    (LOGITS, "value"): tf_logits_value,
+    (LOGITS, "grad_input"): tf_logits_grad_input,
+    (LOGITS, "grad_target"): tf_logits_grad_target,
+    (LOGITS, "grad_pos_weight"): tf_logits_grad_pos_weight,
+}
 
 MODELS: dict[str, dict[tuple[str, str], Model]] = {
     "torch": {
@@ -716,15 +894,7 @@ MODELS: dict[str, dict[tuple[str, str], Model]] = {
         (LOGITS, "grad_input"): paddle_logits_grad_input,
         (LOGITS, "grad_weight"): paddle_logits_grad_weight,
     },
-    "tensorflow": {
-        (BCE, "value"): keras_bce_value,
-        (BCE, "grad_input"): keras_bce_grad_input,
-        (BCE, "grad_target"): keras_bce_grad_target,
-        (LOGITS, "value"): tf_logits_value,
-        (LOGITS, "grad_input"): tf_logits_grad_input,
-        (LOGITS, "grad_target"): tf_logits_grad_target,
-        (LOGITS, "grad_pos_weight"): tf_logits_grad_pos_weight,
-    },
+    "tensorflow": {key: tf_kernel(model) for key, model in TF_MODELS.items()},
 }
 
 
@@ -736,7 +906,8 @@ def model_for(backend: str, function: str, quantity: str) -> Model | None:
         return model
     wrt = quantity.removeprefix("grad_")
 
-    def in_argument_dtype(g: Gathered) -> Scalar:
-        return _in(model(g), g.argument_dtype(wrt))
+    def in_argument_dtype(g: Gathered) -> Scalar | None:
+        out = model(g)  # None: a case the model does not cover
+        return None if out is None else _in(out, g.argument_dtype(wrt))
 
     return in_argument_dtype
