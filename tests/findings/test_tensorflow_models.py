@@ -5,6 +5,8 @@ added for TensorFlow must explain a class of the published tensorflow-ci report 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -22,7 +24,7 @@ pytest.importorskip("keras")
 from conformance.backends.tensorflow_backend import TensorFlowBackend  # noqa: E402
 
 BCE, LOGITS = "binary_cross_entropy", "binary_cross_entropy_with_logits"
-REPORT = "reports/ci/tensorflow-ci.json"
+REPORT = Path(__file__).resolve().parents[2] / "reports" / "ci" / "tensorflow-ci.json"
 
 
 @pytest.fixture(scope="module")
