@@ -22,14 +22,10 @@ DEFAULT_BACKENDS = ("numpy", "torch", "paddle", "tensorflow", "onnxruntime")
 
 
 def _installed(name: str) -> bool:
-    modules = {
-        "numpy": "numpy",
-        "torch": "torch",
-        "paddle": "paddle",
-        "tensorflow": "tensorflow",
-        "onnxruntime": "onnxruntime",
-    }
-    module = modules.get(name.split("-")[0])
+    """A registered backend whose framework imports; anything else is tried as given."""
+    from conformance.backends.plugins import _FRAMEWORK
+
+    module = _FRAMEWORK.get(name)
     return module is None or importlib.util.find_spec(module) is not None
 
 

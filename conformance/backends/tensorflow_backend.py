@@ -122,13 +122,5 @@ class TensorFlowBackend:
         gradients = {}
         for name, grad in zip(call.grad_wrt, found):
             # No path from the argument to the loss: TensorFlow answers None for a zero gradient.
-            gradients[name] = (
-                np.zeros(watched[name].shape, dtype=call_dtype(call, name))
-                if grad is None
-                else grad.numpy()
-            )
+            gradients[name] = np.zeros_like(getattr(call, name)) if grad is None else grad.numpy()
         return Outcome(status="ok", value=value.numpy(), gradients=gradients)
-
-
-def call_dtype(call: Call, name: str) -> np.dtype:
-    return np.asarray(getattr(call, name)).dtype

@@ -235,19 +235,20 @@ def sigmoid_exp_overflows(g: Gathered, got: Scalar, ex: Any) -> bool:
     return any(-float(e.x) > limit for e in g.elements)
 
 
+def _wide_target_derivative(e: Element) -> Scalar:
+    """-x + (p - 1)*softplus(-x) (exactly -x without pos_weight), 320-bit, rounded once."""
+    if e.p is None:
+        return -e.x
+    with mp.workprec(320):
+        x, p = mp.mpf(float(e.x)), mp.mpf(float(e.p))
+        value = -x + (p - 1) * mp.log1p(mp.exp(-x))
+    return to(value, e.x.dtype.name)
+
+
 def repaired_logits_grad_target(backend: str, g: Gathered) -> Scalar:
-    """-x + (p - 1)*softplus(-x) (exactly -x for p = 1), evaluated with 320-bit mpmath and
-    rounded once: the derivative without the two rounded log_sigmoid terms."""
-
-    def one(e: Element) -> Scalar:
-        if e.p is None:
-            return -e.x
-        with mp.workprec(320):
-            x, p = mp.mpf(float(e.x)), mp.mpf(float(e.p))
-            value = -x + (p - 1) * mp.log1p(mp.exp(-x))
-        return to(value, e.x.dtype.name)
-
-    return _scaled_like(backend, g, one)
+    """The target derivative evaluated with 320-bit mpmath and rounded once: without the two
+    rounded log_sigmoid terms."""
+    return _scaled_like(backend, g, _wide_target_derivative)
 
 
 def repaired_bce_backward(backend: str, g: Gathered) -> Scalar:
@@ -509,16 +510,6 @@ def tf_accurate_logits_loss(backend: str, g: Gathered) -> Scalar:
 
 def tf_wide_logits_grad_input(backend: str, g: Gathered) -> Scalar:
     return _tf_scaled(g, _wide_logits_derivative)
-
-
-def _wide_target_derivative(e: Element) -> Scalar:
-    """-x + (p - 1)*softplus(-x) (exactly -x without pos_weight), 320-bit, rounded once."""
-    if e.p is None:
-        return -e.x
-    with mp.workprec(320):
-        x, p = mp.mpf(float(e.x)), mp.mpf(float(e.p))
-        value = -x + (p - 1) * mp.log1p(mp.exp(-x))
-    return to(value, e.x.dtype.name)
 
 
 def _wide_pos_weight_derivative(e: Element) -> Scalar:
