@@ -18,7 +18,7 @@ settings.register_profile("dev", max_examples=300, **_COMMON)
 settings.register_profile("deep", max_examples=3000, **_COMMON)
 settings.load_profile("ci")
 
-DEFAULT_BACKENDS = ("numpy", "torch", "paddle", "tensorflow", "onnxruntime")
+DEFAULT_BACKENDS = ("numpy", "torch", "paddle", "jax", "tensorflow", "onnxruntime")
 
 
 def _installed(name: str) -> bool:

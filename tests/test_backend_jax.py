@@ -74,3 +74,12 @@ def test_a_backend_without_weight_arguments_is_hunted_without_them(jb):
         cases = list(purpose_cases(PROFILES["ci"], LOGITS, "float32", 0, purpose, 1, accepts))
         assert cases, purpose
         assert all(c.weight is None and c.pos_weight is None for c in cases), purpose
+
+
+def test_every_call_runs_one_jitted_function_per_reduction_whatever_the_shape(jb):
+    """A training step runs under ``jax.jit``: new shapes are new traces of one compiled function
+    per (reduction, gradients asked), never eager op-by-op dispatch."""
+    for n in (3, 5):
+        jb.evaluate(_call(x=[0.5] * n, y=[0.0] * n, reduction="sum", grad_wrt=("input",)))
+    jitted = jb._jitted("sum", gradients=True)
+    assert jitted._cache_size() == 2  # one trace per shape, both in the same jitted function
