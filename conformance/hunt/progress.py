@@ -3,7 +3,9 @@
 On a terminal: a tqdm bar (``torch: 41%|████▏     | 1203/2930 cases [00:52<01:15]``),
 rewritten in place. Anywhere else (CI logs, pipes): a plain line at most every 10 % of the
 work or every 60 s, and one at the end, so a log shows progress without a carriage-return
-mess. The ETA is the elapsed time scaled by the remaining share of the total.
+mess. The ETA is the elapsed time per unit computed here, times the units left; units taken
+from a checkpoint (``advance(n, computed=False)``) count as done but not towards that rate. An
+optional note (a sweep's ``1.2e+06 inputs``) follows the count.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ class ProgressBar:
     ) -> None:
         self.total, self.label, self.unit = max(int(total), 0), label, unit
         self.done = 0
+        self.resumed = 0  # units done elsewhere (a checkpoint): not part of the rate
+        self.note = ""
         self.stream = stream or sys.stderr
         self.enabled = enabled and self.total > 0
         self.start = time.monotonic()
@@ -41,20 +45,30 @@ class ProgressBar:
                 self._bar = None
 
     def line(self) -> str:
-        """``label: 120/400 cases (30%), ETA 0:03:10``."""
+        """``label: 120/400 cases (30%), ETA 0:03:10`` (the note, if any, before the ETA)."""
         share = self.done / self.total if self.total else 1.0
+        computed = self.done - self.resumed
         elapsed = time.monotonic() - self.start
-        eta = elapsed / share * (1 - share) if share > 0 else 0.0
+        eta = elapsed / computed * (self.total - self.done) if computed > 0 else 0.0
+        note = f", {self.note}" if self.note else ""
         return (
-            f"{self.label}: {self.done}/{self.total} {self.unit} ({share:.0%}), ETA {_clock(eta)}"
+            f"{self.label}: {self.done}/{self.total} {self.unit} ({share:.0%}){note}, "
+            f"ETA {_clock(eta)}"
         )
 
-    def advance(self, n: int = 1) -> None:
+    def advance(self, n: int = 1, computed: bool = True, note: str = "") -> None:
+        """``n`` more units done: ``computed`` here (else resumed from a checkpoint)."""
         self.done = min(self.done + n, self.total) if self.total else self.done + n
+        self.resumed += 0 if computed else n
+        self.note = note or self.note
         if not self.enabled:
             return
         if self._bar is not None:
+            if note:
+                self._bar.set_postfix_str(note, refresh=False)
             self._bar.update(n)
+            if self.done >= self.total:
+                self.close()
             return
         now = time.monotonic()
         share = self.done / self.total

@@ -9,8 +9,6 @@ workers or the order of completion (conformance.hunt.sweep).
 
 from __future__ import annotations
 
-import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -24,45 +22,6 @@ class PlannedSweep:
     plan: SweepPlan
     tasks: list[tuple]
     exhaustive: bool
-
-
-class Progress:
-    """``sweep: 12/40 chunks (30%), 1.2e+06 inputs, ETA 0:03:10`` on stderr: a tqdm bar on a
-    terminal (conformance.hunt.progress), else a line at most every 10 % (or 60 s)."""
-
-    def __init__(self, total: int, enabled: bool = True) -> None:
-        self.total, self.done, self.inputs = total, 0, 0
-        self.enabled = enabled and total > 0
-        self.tty = sys.stderr.isatty()
-        self.start = time.monotonic()
-        self._last_line = (-1.0, 0.0)
-        self._bar = ProgressBar(total, "sweep", "chunks") if self.enabled and self.tty else None
-
-    def advance(self, inputs: int, computed: bool) -> None:
-        self.done += 1
-        self.inputs += inputs
-        if not self.enabled:
-            return
-        if self._bar is not None and self._bar._bar is not None:  # tqdm draws it
-            self._bar.advance()
-            if self.done == self.total:
-                self._bar.close()
-            return
-        now = time.monotonic()
-        share = self.done / self.total
-        eta = (now - self.start) / share * (1 - share) if computed and share > 0 else 0.0
-        text = (
-            f"sweep: {self.done}/{self.total} chunks ({share:.0%}), {self.inputs:.3g} inputs, "
-            f"ETA {int(eta) // 3600}:{int(eta) % 3600 // 60:02d}:{int(eta) % 60:02d}"
-        )
-        if self.tty:
-            sys.stderr.write("\r\033[K" + text + ("\n" if self.done == self.total else ""))
-        elif (
-            share - self._last_line[0] >= 0.1 or now - self._last_line[1] >= 60
-        ) or self.done == self.total:
-            sys.stderr.write(text + "\n")
-            self._last_line = (share, now)
-        sys.stderr.flush()
 
 
 def _transient(result: dict) -> bool:
@@ -81,14 +40,16 @@ def run_sweeps(
     results: list[list[dict | None]] = [[None] * len(s.tasks) for s in sweeps]
     todo: list[tuple[int, int]] = []
     arguments: list[tuple] = []
-    bar = Progress(sum(len(s.tasks) for s in sweeps), progress)
+    bar = ProgressBar(sum(len(s.tasks) for s in sweeps), "sweep", "chunks", enabled=progress)
+    inputs = 0
     for i, s in enumerate(sweeps):
         plan_data = s.plan.to_json()
         for j, task in enumerate(s.tasks):
             found = checkpoint.get(s.plan.key(task))
             if found is not None and found.get("task") == list(task):
                 results[i][j] = found
-                bar.advance(found.get("count", 0), computed=False)
+                inputs += found.get("count", 0)
+                bar.advance(1, computed=False, note=f"{inputs:.3g} inputs")
             else:
                 todo.append((i, j))
                 arguments.append((plan_data, list(task)))
@@ -97,7 +58,9 @@ def run_sweeps(
         results[i][j] = result
         if not _transient(result):  # a crash or hang is tried again when the sweep resumes
             checkpoint.put(sweeps[i].plan.key(sweeps[i].tasks[j]), result)
-        bar.advance(result.get("count", 0), computed=True)
+        inputs += result.get("count", 0)
+        bar.advance(1, computed=True, note=f"{inputs:.3g} inputs")
+    bar.close()
     return [
         cells_of(s.plan, [r for r in results[i] if r is not None], s.exhaustive)
         for i, s in enumerate(sweeps)

@@ -41,3 +41,21 @@ def test_a_disabled_bar_writes_nothing():
     bar.advance(10)
     bar.close()
     assert log.getvalue() == ""
+
+
+def test_work_resumed_from_a_checkpoint_counts_as_done_but_not_towards_the_eta():
+    bar = ProgressBar(11, "sweep", "chunks", stream=io.StringIO())
+    bar.advance(9, computed=False)
+    assert bar.line().endswith("ETA 0:00:00")  # nothing computed yet: no rate to scale
+    bar.start -= 100.0
+    bar.advance(1)  # one chunk computed in 100 s, one left: 100 s, not 100 s / 10 * 1
+    assert bar.line().endswith("ETA 0:01:40")
+
+
+def test_a_sweep_line_carries_its_input_count_before_the_eta():
+    log = io.StringIO()
+    bar = ProgressBar(2, "sweep", "chunks", stream=log)
+    bar.advance(1, note="4.19e+06 inputs")
+    bar.advance(1, note="8.39e+06 inputs")
+    last = log.getvalue().splitlines()[-1]
+    assert last.startswith("sweep: 2/2 chunks (100%), 8.39e+06 inputs, ETA")
