@@ -2,7 +2,9 @@
 
 A cause with a formula explains a class when, on every distinct example of the class (the
 minimal and the worst), its condition holds, the formula reproduces the backend's recorded
-output bit for bit, and the repaired formula does not. A cause with a probe explains a class of
+output bit for bit, and the repaired formula does not (a repaired formula may return a set of
+possible outputs, an object with ``admits(got)``, such as onnx_models.Outcomes: then none of
+them may be the recorded output). A cause with a probe explains a class of
 ``did_not_raise`` examples when its stated check holds on every example. The first cause of
 ``conformance.findings.causes.CAUSES`` that explains a class is its cause; a class no cause
 explains is "unexplained".
@@ -77,7 +79,12 @@ def _formula_evidence(cause: Cause, backend: str, cls: Any, control: bool) -> st
                 return None
             if cause.repaired is not None:
                 fixed = cause.repaired(backend, g)
-                if fixed is None or same_bits(to(fixed, out.dtype.name), got):
+                if fixed is None:
+                    return None
+                if hasattr(fixed, "admits"):  # a set of outputs (onnx_models.Outcomes)
+                    if fixed.admits(got):
+                        return None
+                elif same_bits(to(fixed, out.dtype.name), got):
                     return None
         except Exception:  # a model that cannot evaluate an example explains nothing
             return None

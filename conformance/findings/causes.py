@@ -25,6 +25,7 @@ from mpmath import mp
 from conformance.backends.protocol import promoted_dtype
 from conformance.cases import Case, CaseError, argument_dtype, result_dtype
 from conformance.findings import kernels as k
+from conformance.findings import onnx_models as ox
 from conformance.findings.arithmetic import Scalar, cmax, exp, log, log1p, to
 from conformance.findings.elements import Element, Gathered
 
@@ -613,6 +614,47 @@ def tf_reduced_finite(g: Gathered, got: Scalar, ex: Any) -> bool:
     return g.dtype in k.REDUCED_TYPES and finite_in_and_out(g, got, ex)
 
 
+# ------------------------------------------------------------------ onnxruntime
+
+
+def _ort_input_dtype(g: Gathered) -> str:
+    return k.opmath(g.argument_dtype("input"))
+
+
+def ort_float32_sigmoid_inexact(g: Gathered, got: Scalar, ex: Any) -> bool:
+    """Finite inputs, an input computed in float32 (float32 or float16), and MLAS's Sigmoid of
+    some element is not the correctly rounded logistic."""
+    return g.all_finite() and _ort_input_dtype(g) == "float32" and ox.sigmoid_kernel_rounds_away(g)
+
+
+def ort_float64_sigmoid_cancels(g: Gathered, got: Scalar, ex: Any) -> bool:
+    """Finite float64 inputs and some x < 0 whose Sigmoid, 1 - 1/(1 + exp(x)), cannot be the
+    correctly rounded logistic for any allowed exp."""
+    return g.all_finite() and _ort_input_dtype(g) == "float64" and ox.sigmoid_kernel_rounds_away(g)
+
+
+def ort_exact_sigmoid(backend: str, g: Gathered) -> ox.Outcomes | None:
+    """Every output of the same graph and kernels with Sigmoid the correctly rounded logistic
+    (the logs within their bounds, any summation order)."""
+    return ox.ort_logits_outcomes(g, ox.Variant(sigmoid=ox.exact_sigmoid))
+
+
+def ort_log_sigmoid_graph(backend: str, g: Gathered) -> ox.Outcomes | None:
+    """Every output of the graph with log(Sigmoid(x)) and log(1 - Sigmoid(x)) replaced by
+    log_sigmoid(x) and log_sigmoid(-x), correctly rounded (torch's own loss is built on
+    log_sigmoid), in any summation order."""
+    return ox.ort_logits_outcomes(g, ox.Variant(log_sigmoid_terms=True))
+
+
+def empty_mean(g: Gathered, got: Scalar, ex: Any) -> bool:
+    return g.reduction == "mean" and g.numel == 0
+
+
+def ort_empty_mean_nan(backend: str, g: Gathered) -> ox.Outcomes | None:
+    """ReduceMean over nothing as 0/0 = NaN."""
+    return ox.ort_logits_outcomes(g, ox.Variant(empty_mean=math.nan))
+
+
 # ------------------------------------------------------------------ probes
 
 
@@ -679,6 +721,38 @@ def result_in_target_dtype(ex: Any) -> bool:
     returned = (ex.got or "").split("[", 1)[0].strip()
     target = argument_dtype(case, "target")
     return returned == target and target not in (result_dtype(case), case.dtype)
+
+
+def target_shape_differs(ex: Any) -> bool:
+    """The target's shape differs from the input's (and the two broadcast)."""
+    case = _case(ex)
+    if case is None or case.target.shape == case.input.shape:
+        return False
+    try:
+        np.broadcast_shapes(case.input.shape, case.target.shape)
+    except ValueError:
+        return False
+    return True
+
+
+def _all_scalars(case: Case) -> bool:
+    return all(a.ndim == 0 for a in case.arrays.values())
+
+
+def scalars_give_one_element(ex: Any) -> bool:
+    """Every argument is 0-d, the reduction is 'none', and the result has shape (1,)."""
+    case = _case(ex)
+    if case is None or not _all_scalars(case) or case.effective_reduction != "none":
+        return False
+    return (ex.got or "").strip().endswith("[1]")
+
+
+def float64_scalars_give_float32(ex: Any) -> bool:
+    """Every argument is a 0-d float64 and the result is float32."""
+    case = _case(ex)
+    if case is None or not _all_scalars(case) or case.argument_dtypes:
+        return False
+    return case.dtype == "float64" and (ex.got or "").strip().startswith("float32")
 
 
 # ------------------------------------------------------------------ the registry
@@ -923,6 +997,81 @@ CAUSES: tuple[Cause, ...] = (
         formula=kernel,
         repaired=tf_wide_logits_grad_target,
         repaired_text="the derivative from a 320-bit evaluation, rounded once, times g",
+    ),
+    Cause(
+        id="ort-mlas-logistic-clamped",
+        mechanism=(
+            "ONNX Runtime's float32 Sigmoid (float16 runs in float32) is MLAS's rational "
+            "approximation 0.5 + p(x)/q(x) with x clamped to [-18, 18] and the result to "
+            "[0, 1]: it is 0 for x <= -18 (and at scattered x from -16 down), and below "
+            "x = -10 a multiple of 2**-25 a few multiples off, so log(Sigmoid(x)) is -inf (an "
+            "infinite loss, NaN times a zero y, w or p) or keeps few digits where the "
+            "logistic e^x is representable"
+        ),
+        tier="defect",
+        backends=("onnxruntime",),
+        source={"onnxruntime": ox.SOURCES["sigmoid_float"] + "; " + ox.SOURCES["float16"]},
+        functions=(LOGITS,),
+        quantities=("value",),
+        condition=ort_float32_sigmoid_inexact,
+        formula=kernel,
+        repaired=ort_exact_sigmoid,
+        repaired_text="Sigmoid the correctly rounded logistic",
+    ),
+    Cause(
+        id="ort-sigmoid-double-one-minus-cancels",
+        mechanism=(
+            "ONNX Runtime's float64 Sigmoid takes 1 - 1/(1 + exp(x)) for x < 0: the "
+            "subtraction cancels, leaving e^x with few digits and 0 for x < -36.7 (where e^x "
+            "is still 1e-16), so log(Sigmoid(x)) is -inf: an infinite loss, or NaN times a "
+            "zero y, w or p"
+        ),
+        tier="defect",
+        backends=("onnxruntime",),
+        source={"onnxruntime": ox.SOURCES["sigmoid_double"]},
+        functions=(LOGITS,),
+        quantities=("value",),
+        condition=ort_float64_sigmoid_cancels,
+        formula=kernel,
+        repaired=ort_exact_sigmoid,
+        repaired_text="Sigmoid the correctly rounded logistic",
+    ),
+    Cause(
+        id="onnx-export-log-one-minus-sigmoid",
+        mechanism=(
+            "torch.onnx.export writes the loss as -w[p*y*log(Sigmoid(x)) + (1 - y)*"
+            "log(1 - Sigmoid(x))], not with log_sigmoid: 1 - Sigmoid(x) cancels for x > 0 and "
+            "is 0 once Sigmoid(x) is 1 (x >= 18, and scattered x from 16, in float32; "
+            "x > 36.7 in float64), and "
+            "Sigmoid(x) is 0 far below 0, so a log is -inf: the loss is infinite, or NaN "
+            "where a zero (1 - y, y, w, p) multiplies it, or -inf for a target outside [0, 1]"
+        ),
+        tier="defect",
+        backends=("onnxruntime",),
+        source={"onnxruntime": ox.SOURCES["graph"]},
+        functions=(LOGITS,),
+        quantities=("value",),
+        condition=all_finite,
+        formula=kernel,
+        repaired=ort_log_sigmoid_graph,
+        repaired_text="log_sigmoid(x) and log_sigmoid(-x) for the two logs, correctly rounded",
+    ),
+    Cause(
+        id="onnx-reduce-mean-empty-is-zero",
+        mechanism=(
+            "the exported mean is ONNX ReduceMean, whose result over an empty tensor ONNX "
+            "leaves undefined; ONNX Runtime returns 0 where the mean of no elements is "
+            "0/0 = NaN (torch returns NaN)"
+        ),
+        tier="defect",
+        backends=("onnxruntime",),
+        source={"onnxruntime": ox.SOURCES["reduce"]},
+        functions=(LOGITS,),
+        quantities=("value",),
+        condition=empty_mean,
+        formula=kernel,
+        repaired=ort_empty_mean_nan,
+        repaired_text="ReduceMean over nothing = 0/0 = NaN",
     ),
     Cause(
         id="paddle-ignore-index",
@@ -1236,8 +1385,13 @@ CAUSES: tuple[Cause, ...] = (
             "formula's limit or a zero weight's 0 (docs/semantics.md, special values)"
         ),
         tier="convention",
-        backends=("torch", "paddle", "tensorflow"),
-        source={"torch": TORCH_FILES, "paddle": PADDLE_FILES, "tensorflow": TF_FILES},
+        backends=("torch", "paddle", "tensorflow", "onnxruntime"),
+        source={
+            "torch": TORCH_FILES,
+            "paddle": PADDLE_FILES,
+            "tensorflow": TF_FILES,
+            "onnxruntime": ox.SOURCES["graph"],
+        },
         condition=any_nonfinite_input,
         formula=kernel,
     ),
@@ -1291,8 +1445,11 @@ CAUSES: tuple[Cause, ...] = (
             "to the input's shape, so such a weight is a shape error"
         ),
         tier="contract",
-        backends=("paddle",),
-        source={"paddle": "python/paddle/nn/functional/loss.py (_C_ops.multiply(out, weight))"},
+        backends=("paddle", "onnxruntime"),
+        source={
+            "paddle": "python/paddle/nn/functional/loss.py (_C_ops.multiply(out, weight))",
+            "onnxruntime": ox.SOURCES["graph"] + ": Mul(weight, loss) broadcasts both ways",
+        },
         verdicts=("did_not_raise",),
         probe=weight_grows_loss,
         probe_text="the weight does not broadcast to the loss's shape without growing it",
@@ -1305,10 +1462,12 @@ CAUSES: tuple[Cause, ...] = (
             "with the target, so such a shape is an error"
         ),
         tier="contract",
-        backends=("paddle", "tensorflow"),
+        backends=("paddle", "tensorflow", "onnxruntime"),
         source={
             "paddle": "python/paddle/nn/functional/loss.py (log_weight from pos_weight)",
             "tensorflow": S["tf_weighted_logits"] + ": log_weight broadcasts pos_weight",
+            "onnxruntime": ox.SOURCES["graph"] + ": Mul(y*log(Sigmoid(x)), pos_weight) "
+            "broadcasts both ways",
         },
         functions=(LOGITS,),
         verdicts=("did_not_raise",),
@@ -1330,6 +1489,67 @@ CAUSES: tuple[Cause, ...] = (
         verdicts=("dtype_mismatch",),
         probe=result_in_target_dtype,
         probe_text="the result's dtype is the target's, neither the promoted nor the input's",
+    ),
+    Cause(
+        id="onnx-export-target-shape-unchecked",
+        mechanism=(
+            "the exported graph has no shape check: Mul(target, log(Sigmoid(input))) "
+            "broadcasts both ways, so a target of another shape than the input's (2 against "
+            "1 element) gives a loss of the broadcast shape; documented: the target has the "
+            "input's shape, so it is an error"
+        ),
+        tier="contract",
+        backends=("onnxruntime",),
+        source={"onnxruntime": ox.SOURCES["graph"]},
+        functions=(LOGITS,),
+        verdicts=("did_not_raise",),
+        probe=target_shape_differs,
+        probe_text="the target's shape differs from the input's and the two broadcast",
+    ),
+    Cause(
+        id="onnx-export-scalar-one-element-constant",
+        mechanism=(
+            "the exporter writes the 1 of 1 - Sigmoid(x) and 1 - y as a one-element tensor "
+            "of shape (1,), so with 0-d arguments the unreduced loss has shape (1,), not ()"
+        ),
+        tier="contract",
+        backends=("onnxruntime",),
+        source={"onnxruntime": ox.SOURCES["export_scalar"]},
+        functions=(LOGITS,),
+        verdicts=("shape_mismatch",),
+        probe=scalars_give_one_element,
+        probe_text="every argument is 0-d and the unreduced result has shape (1,)",
+    ),
+    Cause(
+        id="onnx-export-scalar-float32-constant",
+        mechanism=(
+            "for 0-d float64 arguments the exporter writes the constant 1 as a float32 "
+            "tensor of shape (1,); by torch's promotion rule a dimensioned tensor outranks "
+            "0-d ones, so the graph casts the arguments to float32 and returns float32"
+        ),
+        tier="contract",
+        backends=("onnxruntime",),
+        source={"onnxruntime": ox.SOURCES["export_scalar"]},
+        functions=(LOGITS,),
+        verdicts=("dtype_mismatch",),
+        probe=float64_scalars_give_float32,
+        probe_text="every argument is a 0-d float64 and the result is float32",
+    ),
+    Cause(
+        id="optax-labels-broadcast-unchecked",
+        mechanism=(
+            "optax.sigmoid_binary_cross_entropy computes -labels*log_sigmoid(logits) - "
+            "(1 - labels)*log_sigmoid(-logits) with jnp broadcasting and no shape check (its "
+            "docstring warns of implicit broadcasting yet promises the logits' shape): "
+            "labels of another shape (2 against 1 element) give a loss of the broadcast shape"
+        ),
+        tier="contract",
+        backends=("jax",),
+        source={"jax": "optax/losses/_classification.py (sigmoid_binary_cross_entropy)"},
+        functions=(LOGITS,),
+        verdicts=("did_not_raise",),
+        probe=target_shape_differs,
+        probe_text="the target's shape differs from the input's and the two broadcast",
     ),
 )
 

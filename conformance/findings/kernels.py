@@ -33,6 +33,7 @@ from conformance.findings.arithmetic import (
     to,
 )
 from conformance.findings.elements import Element, Gathered
+from conformance.findings.onnx_models import ort_logits_value
 
 Model = Callable[[Gathered], Scalar | None]
 REDUCED_TYPES = REDUCED
@@ -895,6 +896,7 @@ MODELS: dict[str, dict[tuple[str, str], Model]] = {
         (LOGITS, "grad_weight"): paddle_logits_grad_weight,
     },
     "tensorflow": {key: tf_kernel(model) for key, model in TF_MODELS.items()},
+    "onnxruntime": {(LOGITS, "value"): ort_logits_value},  # conformance.findings.onnx_models
 }
 
 
