@@ -37,6 +37,7 @@ import numpy as np
 import oracle
 from conformance import __version__
 from conformance.backends.protocol import Call
+from conformance.hunt.machine import fingerprint
 from conformance.hunt.sweep_domain import inputs
 from conformance.judge.tolerances import tolerance
 from oracle.formats import format_of, ulp_distance
@@ -218,6 +219,7 @@ def run_task(
         outcome = outcomes[spec]
         if outcome.status != "ok":
             cells[spec] = {"status": outcome.status, "error": (outcome.error or "")[:500]}
+            cells[spec]["machine"] = fingerprint()
             continue
         stats = {}
         for q in plan.quantities:
@@ -227,7 +229,10 @@ def run_task(
             got = outcome.value if q == "value" else outcome.gradients.get(q[5:])
             tol = tolerance(plan.function, plan.dtype, backend.name, q).max_ulp
             stats[q] = chunk_stats(x, expected[q], got, tol)
-        cells[spec] = {"status": "ok", "quantities": stats, "tolerance_name": backend.name}
+        cells[spec] = {
+            "status": "ok", "quantities": stats, "tolerance_name": backend.name,
+            "machine": fingerprint(),
+        }  # fmt: skip
     return {"task": list(task), "count": int(x.size), "cells": cells}
 
 
@@ -399,6 +404,7 @@ class CellResult:
     status: str = "ok"  # ok | unsupported | raised | crashed | timeout | mismatch
     error: str = ""
     stats: dict[str, Any] = field(default_factory=dict)
+    machines: list[str] = field(default_factory=list)  # conformance.hunt.machine fingerprints
 
     def to_json(self) -> dict[str, Any]:
         s = self.stats
@@ -416,6 +422,8 @@ class CellResult:
             "tolerance_ulp": self.tolerance_ulp,
             "count": s.get("count", 0),
         }
+        if self.machines:
+            data["machines"] = self.machines
         if self.status != "ok":
             data["error"] = self.error
             return data
@@ -445,6 +453,10 @@ def cells_of(plan: SweepPlan, results: list[dict[str, Any]], exhaustive: bool) -
                 tolerance(plan.function, plan.dtype, spec, q).max_ulp,
             )  # fmt: skip
             merged: dict[str, Any] | None = None
+            machines = {
+                r["cells"][spec]["machine"] for r in results if "machine" in r["cells"][spec]
+            }
+            cell.machines = sorted(machines)
             for r in results:
                 part = r["cells"][spec]
                 if "tolerance_name" in part:  # the judge's table is keyed by backend name

@@ -90,6 +90,9 @@ def accuracy_markdown(cells: Iterable[dict[str, Any]]) -> str:
         "correctly rounded result. Exhaustive sweeps give exact numbers, samples lower bounds.",
         "",
     ]
+    machines = sorted({m for cell in cells for m in cell.get("machines", ())})
+    if machines:  # the kernels a library dispatches to depend on the CPU (hunt/machine.py)
+        lines += ["Computed on: " + "; ".join(f"`{m}`" for m in machines) + ".", ""]
     section = None
     for cell in cells:
         key = (cell["function"], cell["dtype"])

@@ -297,3 +297,32 @@ def test_a_baseline_cell_without_its_numbers_exits_2(tmp_path, capsys):
         str(table),
     ]
     assert main(argv) == 2 and "max_ulp: must be a number" in capsys.readouterr().err
+
+
+def test_every_cell_names_the_machine_whose_vector_kernels_computed_it(tmp_path, capsys):
+    """NumPy and the frameworks pick their SIMD kernels by the CPU, and the results differ
+    (conformance/hunt/machine.py): a cell records its machines, the table names them."""
+    from conformance.hunt.machine import fingerprint
+
+    cells = _sweep(BCE, "bfloat16", 1.0, [("numpy", _numpy_version())], 1 << 12)
+    assert all(c["machines"] == [fingerprint()] for c in cells.values())
+    assert "numpy " in fingerprint()  # NumPy's enabled dispatch targets
+    main(["sweep", "--backend", "numpy", "--function", BCE, "--dtype", "bfloat16", "--target",
+          "1", "--workers", "1", "--quiet", "--report-dir", str(tmp_path)])  # fmt: skip
+    capsys.readouterr()
+    assert f"Computed on: `{fingerprint()}`." in (tmp_path / "accuracy.md").read_text()
+
+
+def test_numpys_dispatch_switched_off_by_the_environment_changes_the_fingerprint():
+    import subprocess
+    import sys
+
+    code = "from conformance.hunt.machine import fingerprint; print(fingerprint())"
+    env = {**__import__("os").environ, "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR"}
+    limited = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                             text=True, check=True).stdout.strip()  # fmt: skip
+    from conformance.hunt.machine import fingerprint
+
+    if "X86_V4" not in fingerprint():
+        pytest.skip("this CPU has no X86_V4 dispatch target to switch off")
+    assert "X86_V4" not in limited and limited != fingerprint()
