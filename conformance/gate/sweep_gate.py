@@ -11,7 +11,9 @@ fails (exit 1) when, against the baseline,
 A cell swept otherwise than in the baseline (exhaustive against sampled, or another number of
 inputs) cannot be compared and fails too: gate a sweep on a table of the same sweep. A cell that
 got better is reported ("improved"), never a failure; a version differing from the baseline's is
-a warning. Bad baseline files raise ``SweepBaselineError`` (exit 2).
+a warning, and so is a machine fingerprint differing from the baseline's (conformance/hunt/
+machine.py: NumPy and the frameworks dispatch to other SIMD kernels on another CPU, so a count
+of results that are not correctly rounded can move with the machine alone). Bad baseline files raise ``SweepBaselineError`` (exit 2).
 """
 
 from __future__ import annotations
@@ -120,6 +122,11 @@ def gate_sweep(cells: list[dict[str, Any]], baseline: dict[tuple, dict[str, Any]
         if old.get("version") != cell.get("version"):
             result.warnings.append(f"{name}: version {cell.get('version')!r}, baseline "
                                    f"{old.get('version')!r}")  # fmt: skip
+        if old.get("machines") and cell.get("machines") and old["machines"] != cell["machines"]:
+            result.warnings.append(  # SIMD dispatch differs by CPU: so may the last bits
+                f"{name}: computed on {'; '.join(cell['machines'])}, baseline on "
+                f"{'; '.join(old['machines'])} (conformance/hunt/machine.py)"
+            )
         if cell["status"] != "ok":
             if old["status"] == "ok":
                 result.failures.append(f"{name}: {cell['status']} (baseline: ok)")

@@ -326,3 +326,17 @@ def test_numpys_dispatch_switched_off_by_the_environment_changes_the_fingerprint
     if "X86_V4" not in fingerprint():
         pytest.skip("this CPU has no X86_V4 dispatch target to switch off")
     assert "X86_V4" not in limited and limited != fingerprint()
+
+
+def test_the_sweep_gate_warns_when_the_baseline_was_computed_on_another_machine(tmp_path):
+    from conformance.gate.sweep_gate import gate_sweep, load_sweep_baseline
+
+    _, table = _table(tmp_path, "numpy", "first")
+    data = json.loads(table.read_text())
+    for cell in data["cells"]:
+        cell["machines"] = ["x86_64 · another CPU · avx2 fma · numpy X86_V3"]
+    table.write_text(json.dumps(data))
+    again = json.loads(_table(tmp_path, "numpy", "second")[1].read_text())["cells"]
+    result = gate_sweep(again, load_sweep_baseline(table))
+    assert result.exit_code == 0
+    assert any("baseline on x86_64 · another CPU" in w for w in result.warnings)
