@@ -340,3 +340,18 @@ def test_the_sweep_gate_warns_when_the_baseline_was_computed_on_another_machine(
     result = gate_sweep(again, load_sweep_baseline(table))
     assert result.exit_code == 0
     assert any("baseline on x86_64 · another CPU" in w for w in result.warnings)
+
+
+def test_a_sweep_attached_to_a_dask_scheduler_by_address_gives_the_local_numbers(capsys):
+    """``--scheduler tcp://host:port`` (here: the address of a two-worker cluster started for
+    the test, as a real cluster's would be given) prints the cells of a local run."""
+    distributed = pytest.importorskip("distributed")
+    argv = ["sweep", "--backend", "numpy", "--function", BCE, "--dtype", "bfloat16",
+            "--target", "0.9", "--chunk", "4096", "--json", "--quiet"]  # fmt: skip
+    assert main(argv + ["--workers", "1"]) == 0
+    local = capsys.readouterr().out
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:  # fmt: skip
+        assert cluster.scheduler_address.startswith("tcp://")
+        assert main(argv + ["--scheduler", cluster.scheduler_address]) == 0
+    assert capsys.readouterr().out == local
