@@ -3,7 +3,7 @@
 A cause with a formula explains a class when, on every distinct example of the class (the
 minimal and the worst), its condition holds, the formula reproduces the backend's recorded
 output bit for bit, and the repaired formula does not (a repaired formula may return a set of
-possible outputs, an object with ``admits(got)``, such as onnx_models.Outcomes: then none of
+possible outputs, an object with ``admits(got)``, such as outcomes.Outcomes: then none of
 them may be the recorded output). A cause with a probe explains a class of
 ``did_not_raise`` examples when its stated check holds on every example. The first cause of
 ``conformance.findings.causes.CAUSES`` that explains a class is its cause; a class no cause

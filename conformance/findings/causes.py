@@ -26,6 +26,7 @@ from conformance.backends.protocol import promoted_dtype
 from conformance.cases import Case, CaseError, argument_dtype, result_dtype
 from conformance.findings import kernels as k
 from conformance.findings import onnx_models as ox
+from conformance.findings import xla_models as xm
 from conformance.findings.arithmetic import Scalar, cmax, exp, log, log1p, to
 from conformance.findings.elements import Element, Gathered
 
@@ -653,6 +654,66 @@ def empty_mean(g: Gathered, got: Scalar, ex: Any) -> bool:
 def ort_empty_mean_nan(backend: str, g: Gathered) -> ox.Outcomes | None:
     """ReduceMean over nothing as 0/0 = NaN."""
     return ox.ort_logits_outcomes(g, ox.Variant(empty_mean=math.nan))
+
+
+# ------------------------------------------------------------------ jax (XLA)
+
+
+def xla_kernel(backend: str, g: Gathered) -> Scalar | None:
+    """The jitted optax loss as XLA computes it (xla_models), or None where the elementary
+    functions' bounded last bits decide the output."""
+    return xm.xla_value(g)
+
+
+def xla_without_ftz(backend: str, g: Gathered) -> xm.Outcomes | None:
+    """Every output of the same computation with subnormals kept (no FTZ/DAZ)."""
+    return xm.xla_outcomes(g, xm.Variant(ftz=False))
+
+
+def xla_nan_label_read(backend: str, g: Gathered) -> xm.Outcomes | None:
+    """The target gradient reading its label: NaN for a NaN label."""
+    return xm.xla_outcomes(g, xm.Variant(nan_label_propagates=True))
+
+
+def xla_exact_target_gradient(backend: str, g: Gathered) -> Scalar | None:
+    return xm.exact_target_gradient(g)
+
+
+def xla_exact_input_gradient(backend: str, g: Gathered) -> Scalar | None:
+    return xm.exact_input_gradient(g)
+
+
+def xla_zero_label_term_vanishes(backend: str, g: Gathered) -> xm.Outcomes | None:
+    """Every output of the same computation where a zero label (or 1 - label) times an infinite
+    log-sigmoid is 0, the term's limit."""
+    return xm.xla_outcomes(g, xm.Variant(zero_times_inf=0.0))
+
+
+def xla_in_promoted_dtype(backend: str, g: Gathered) -> xm.Outcomes | None:
+    return xm.in_promoted_dtype(g)
+
+
+def finite_logits_and_output(g: Gathered, got: Scalar, ex: Any) -> bool:
+    """Finite logits (what the target gradient reads) and a finite output."""
+    return all(bool(np.isfinite(e.x)) for e in g.elements) and bool(np.isfinite(got))
+
+
+def finite_labels_kept(g: Gathered, got: Scalar, ex: Any) -> bool:
+    """Finite inputs and output, and every label survives the cast to the logits' dtype."""
+    return finite_in_and_out(g, got, ex) and not xm.labels_rounded(g)
+
+
+def finite_labels_rounded(g: Gathered, got: Scalar, ex: Any) -> bool:
+    """Finite inputs and output, and some label changes when cast to the logits' dtype."""
+    return finite_in_and_out(g, got, ex) and xm.labels_rounded(g)
+
+
+def infinite_logit(g: Gathered, got: Scalar, ex: Any) -> bool:
+    return any(bool(np.isinf(e.x)) for e in g.elements)
+
+
+def finite_inputs(g: Gathered, got: Scalar, ex: Any) -> bool:
+    return g.all_finite()
 
 
 # ------------------------------------------------------------------ probes
@@ -1534,6 +1595,114 @@ CAUSES: tuple[Cause, ...] = (
         verdicts=("dtype_mismatch",),
         probe=float64_scalars_give_float32,
         probe_text="every argument is a 0-d float64 and the result is float32",
+    ),
+    Cause(
+        id="xla-denormals-flushed",
+        mechanism=(
+            "jax's CPU client runs XLA's kernels with denormals flushed (FTZ/DAZ): exp(x) "
+            "below 2**-126 (x < -87.33) is 0 in float32 and bfloat16 (whose intermediates are "
+            "float32), and any subnormal result is 0, so log1p(exp(-|x|)), the loss near "
+            "|x| = 88 and the input gradient sigma(-x) vanish where their values are "
+            "representable subnormals"
+        ),
+        tier="defect",
+        backends=("jax",),
+        source={"jax": xm.SOURCES["xla"]},
+        functions=(LOGITS,),
+        condition=finite_inputs,
+        formula=xla_kernel,
+        repaired=xla_without_ftz,
+        repaired_text="the same kernels with subnormals kept",
+    ),
+    Cause(
+        id="optax-target-gradient-ignores-nan-label",
+        mechanism=(
+            "the pullback of optax's loss with respect to the labels is "
+            "c*(log_sigmoid(-x) - log_sigmoid(x)), which never reads the labels, so a NaN "
+            "label gets a finite gradient; the documented loss is NaN at a NaN label"
+        ),
+        tier="convention",
+        backends=("jax",),
+        source={"jax": xm.SOURCES["loss"]},
+        functions=(LOGITS,),
+        quantities=("grad_target",),
+        condition=nan_target,
+        formula=xla_kernel,
+        repaired=xla_nan_label_read,
+        repaired_text="the gradient NaN where the label is NaN",
+    ),
+    Cause(
+        id="optax-target-gradient-softplus-difference",
+        mechanism=(
+            "the label gradient is c*softplus(-x) - c*softplus(x), a difference of two rounded "
+            "softplus values near log 2 that is -c*x in real arithmetic: for small |x| the "
+            "digits of x below the ulp of log 2 are lost (0 where |x| is under half that ulp), "
+            "and in float32/float64 the fused multiply-subtract leaves the rounding error of "
+            "c*softplus(x) in place of the difference"
+        ),
+        tier="defect",
+        backends=("jax",),
+        source={"jax": xm.SOURCES["loss"] + "; " + xm.SOURCES["softplus"]},
+        functions=(LOGITS,),
+        quantities=("grad_target",),
+        condition=finite_logits_and_output,
+        formula=xla_kernel,
+        repaired=xla_exact_target_gradient,
+        repaired_text="-c*x rounded once",
+    ),
+    Cause(
+        id="optax-input-gradient-sigmoid-cancellation",
+        mechanism=(
+            "logaddexp's custom JVP gives the input gradient as "
+            "c*(1 - y)*exp(x - softplus(x)) - y*c*exp(-x - softplus(-x)): x - softplus(x) "
+            "subtracts two rounded numbers near x for x > 0 (so sigma(x) keeps only the digits "
+            "of log1p(e^-x) above the ulp of x), and the two products cancel where "
+            "sigma(x) is near y"
+        ),
+        tier="defect",
+        backends=("jax",),
+        source={"jax": xm.SOURCES["softplus"]},
+        functions=(LOGITS,),
+        quantities=("grad_input",),
+        condition=finite_labels_kept,
+        formula=xla_kernel,
+        repaired=xla_exact_input_gradient,
+        repaired_text="c*(sigma(x) - y) at 320 bits, rounded once",
+    ),
+    Cause(
+        id="optax-infinite-logit-zero-times-inf",
+        mechanism=(
+            "at x = +inf, log_sigmoid(-x) is -inf and optax multiplies it by 1 - labels: a "
+            "label of 1 gives 0 * -inf = NaN (and NaN in any reduction over it) where the "
+            "loss's limit is 0; likewise labels * log_sigmoid(x) at x = -inf with label 0"
+        ),
+        tier="convention",
+        backends=("jax",),
+        source={"jax": xm.SOURCES["loss"]},
+        functions=(LOGITS,),
+        quantities=("value",),
+        condition=infinite_logit,
+        formula=xla_kernel,
+        repaired=xla_zero_label_term_vanishes,
+        repaired_text="a zero label times an infinite log-sigmoid taken as 0",
+    ),
+    Cause(
+        id="optax-labels-cast-to-logits-dtype",
+        mechanism=(
+            "optax casts the labels to the logits' dtype before the loss "
+            "(jnp.astype(labels, logits.dtype)): labels of a wider dtype are rounded "
+            "(to 8 significant bits for bfloat16 logits), so the loss and the input gradient "
+            "are those of other labels"
+        ),
+        tier="convention",
+        backends=("jax",),
+        source={"jax": xm.SOURCES["loss"]},
+        functions=(LOGITS,),
+        quantities=("value", "grad_input"),
+        condition=finite_labels_rounded,
+        formula=xla_kernel,
+        repaired=xla_in_promoted_dtype,
+        repaired_text="the same computation in the promoted dtype, the labels not rounded",
     ),
     Cause(
         id="optax-labels-broadcast-unchecked",

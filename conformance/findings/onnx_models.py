@@ -48,6 +48,7 @@ from mpmath import mp
 from conformance.backends.protocol import promoted_dtype
 from conformance.findings.arithmetic import Scalar, exp, log, opmath, same_bits, to
 from conformance.findings.elements import Element, Gathered
+from conformance.findings.outcomes import Outcomes, outcomes_of, summation_orders
 
 SOURCES = {
     "graph": (
@@ -262,45 +263,6 @@ def element_outcomes(e: Element, variant: Variant = ORT) -> list[_T]:
     return out
 
 
-@dataclass(frozen=True)
-class Outcomes:
-    """Every output a computation may give: the values between ``low`` and ``high`` (None when
-    it gives only NaN), and whether NaN is among them."""
-
-    low: Scalar | None
-    high: Scalar | None
-    nan: bool
-    dtype: str  # the output's dtype
-
-    def single(self) -> Scalar | None:
-        """The one output, or None where there are several."""
-        if self.low is None:
-            return to(np.nan, self.dtype) if self.nan else None
-        if self.nan or not same_bits(self.low, self.high):
-            return None
-        return self.low
-
-    def admits(self, got: Scalar) -> bool:
-        """Whether ``got`` is among the outputs (a NaN if NaN is; a number in the range)."""
-        if got != got:
-            return self.nan
-        if self.low is None:
-            return False
-        with np.errstate(all="ignore"):
-            return bool(to(self.low, got.dtype.name) <= got <= to(self.high, got.dtype.name))
-
-
-def _outcomes(values: list[Scalar], dtype: str) -> Outcomes:
-    numbers = [v for v in values if v == v]
-    nan = len(numbers) < len(values)
-    if not numbers:
-        return Outcomes(None, None, nan, dtype)
-    # ordered by value, -0 before +0, so that a range holding both zeros is not one value
-    low = min(numbers, key=lambda v: (float(v), not np.signbit(v)))
-    high = max(numbers, key=lambda v: (float(v), not np.signbit(v)))
-    return Outcomes(low, high, nan, dtype)
-
-
 def _split(values: list[_T]) -> tuple[list[_T], list[_T], bool]:
     """The smallest and largest number among an element's outcomes (NaN aside), and whether
     NaN is among them."""
@@ -311,34 +273,11 @@ def _split(values: list[_T]) -> tuple[list[_T], list[_T], bool]:
     return [min(numbers, key=lambda t: float(t.v))], [max(numbers, key=lambda t: float(t.v))], nan
 
 
-def _lanes(values: list[Scalar], lanes: int, zero: Scalar) -> Scalar:
-    acc = [zero] * lanes
-    n = len(values) // lanes * lanes
-    with np.errstate(all="ignore"):
-        for i in range(n):
-            acc[i % lanes] = acc[i % lanes] + values[i]
-        while len(acc) > 1:
-            half = len(acc) // 2
-            acc = [acc[i] + acc[i + half] for i in range(half)]
-        total = acc[0]
-        for v in values[n:]:
-            total = total + v
-    return total
-
-
-def _sums(values: list[Scalar], zero: Scalar) -> list[Scalar]:
-    """The sum in several orders: in order, reversed, and in 2, 4, 8 and 16 vector lanes."""
-    if len(values) == 1:
-        return [values[0]]
-    orders = [_lanes(values, 1, zero), _lanes(values[::-1], 1, zero)]
-    return orders + [_lanes(values, n, zero) for n in (2, 4, 8, 16)]
-
-
 def _reductions(g: Gathered, values: list[Scalar], variant: Variant, decl: str) -> list[Scalar]:
     """ReduceSum/ReduceMean of the element values in each order, rounded to ``decl``."""
     wide = opmath(decl)
     zero = to(0.0, wide)
-    totals = _sums([to(v, wide) for v in values], zero) if values else [zero]
+    totals = summation_orders([to(v, wide) for v in values], zero) if values else [zero]
     out = []
     with np.errstate(all="ignore"):
         for total in totals:
@@ -357,24 +296,24 @@ def ort_logits_outcomes(g: Gathered, variant: Variant = ORT) -> Outcomes | None:
         if g.reduction != "mean":
             return None
         decl = promoted_dtype({g.dtype, *(d for _, d in g.argument_dtypes)})
-        return _outcomes([to(variant.empty_mean, decl)], decl)
+        return outcomes_of([to(variant.empty_mean, decl)], decl)
     per_element = [element_outcomes(e, variant) for e in g.elements]
     decl = per_element[0][0].decl
     if g.reduction == "none":
-        return _outcomes([to(t.v, decl) for t in per_element[0]], decl)
+        return outcomes_of([to(t.v, decl) for t in per_element[0]], decl)
     lows, highs, nan = [], [], False
     for outcomes in per_element:
         low, high, maybe_nan = _split(outcomes)
         nan = nan or maybe_nan
         if not low:  # an element that is NaN in every case: the reduction is NaN
-            return _outcomes([to(np.nan, decl)], decl)
+            return outcomes_of([to(np.nan, decl)], decl)
         lows += low
         highs += high
     values = _reductions(g, [t.v for t in lows], variant, decl)
     values += _reductions(g, [t.v for t in highs], variant, decl)
     if nan:
         values.append(to(np.nan, decl))
-    return _outcomes(values, decl)
+    return outcomes_of(values, decl)
 
 
 def ort_logits_value(g: Gathered, variant: Variant = ORT) -> Scalar | None:
