@@ -7,7 +7,15 @@ float32 throughput a 2^32-input slice implies.
    0.5, 0.9, 1, value and input gradient) for the given backends, with ``--workers 1`` and with
    ``--workers 2``: the seconds of each and their ratio (target: all of it <= 5 minutes on 2
    cores; 2 workers <= 0.6 x one worker).
-2. ``--float32-probes`` runs of 4096 float32 logits (target y = 0, value and input gradient,
+2. Scaling on a larger task (``--scaling-samples``, default 201,326,592 stratified float32
+   logits, numpy and torch, value and input gradient, chunks of 2^22): one worker, one worker
+   confined to one CPU (``sched_setaffinity``, inherited by its backend processes), and two
+   workers; wall seconds, the machine's busy cores meanwhile (/proc/stat), and the start-up
+   (a 12-sample sweep) that each ratio also pays. One unconfined worker already keeps more than one core
+   busy (its backends compute in their own processes while the oracle does), so its ratio
+   measures how much of the second core is left; the confined one measures the scale-out
+   itself: two workers on two CPUs against one on one.
+3. ``--float32-probes`` runs of 4096 float32 logits (target y = 0, value and input gradient,
    numpy and torch, one worker) at starts spread evenly over the 2^32 bit patterns: seconds per
    input at each, and what their mean implies for the 2^32-input slice on 2 and 100 workers
    (the cost is far from uniform: the oracle's exact path takes over where e^x underflows).
@@ -37,6 +45,34 @@ def _sweep_seconds(backends: list[str], workers: int) -> float:
     return time.monotonic() - start
 
 
+def _busy_jiffies() -> tuple[int, int]:
+    """(busy, total) CPU jiffies of the whole machine so far (Linux /proc/stat)."""
+    with open("/proc/stat", encoding="ascii") as f:
+        fields = [int(v) for v in f.readline().split()[1:9]]
+    idle = fields[3] + fields[4]
+    return sum(fields) - idle, sum(fields)
+
+
+def _sampled_seconds(samples: int, workers: int, cpus: set[int] | None) -> tuple[float, float]:
+    """(wall seconds, cores of the machine busy meanwhile) of a sampled float32 sweep."""
+    argv = [sys.executable, "-m", "conformance", "sweep", "--quiet", "--workers", str(workers),
+            "--backend", "numpy", "--backend", "torch", "--function",
+            "binary_cross_entropy_with_logits", "--dtype", "float32", "--target", "0",
+            "--samples", str(samples), "--chunk", str(2**22)]  # fmt: skip
+
+    def confine() -> None:
+        if cpus is not None:
+            os.sched_setaffinity(0, cpus)
+
+    busy0, total0 = _busy_jiffies()
+    start = time.monotonic()
+    subprocess.run(argv, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, preexec_fn=confine)
+    wall = time.monotonic() - start
+    busy1, total1 = _busy_jiffies()
+    cores = os.cpu_count() or 1
+    return wall, cores * (busy1 - busy0) / max(total1 - total0, 1)
+
+
 def _float32_seconds_per_input(probes: int, size: int = 4096) -> list[tuple[int, float]]:
     """Seconds per input of the float32 with-logits sweep (y = 0, value and input gradient,
     numpy and torch, one worker) at ``probes`` starts spread evenly over the 2^32 bit patterns
@@ -62,11 +98,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backends", nargs="+", default=["numpy", "torch", "paddle"])
     parser.add_argument("--float32-probes", type=int, default=16)
+    parser.add_argument("--scaling-samples", type=int, default=201_326_592)
     args = parser.parse_args()
     one = _sweep_seconds(args.backends, 1)
     two = _sweep_seconds(args.backends, 2)
     print(f"16-bit sweeps of {', '.join(args.backends)}: 1 worker {one:.0f} s, "
           f"2 workers {two:.0f} s, ratio {two / one:.2f} (targets: <= 300 s, <= 0.6)")  # fmt: skip
+    if args.scaling_samples:
+        n = args.scaling_samples
+        cpu0 = {min(os.sched_getaffinity(0))}
+        start1, _ = _sampled_seconds(12, 1, None)
+        start2, _ = _sampled_seconds(12, 2, None)
+        free, free_busy = _sampled_seconds(n, 1, None)
+        confined, _ = _sampled_seconds(n, 1, cpu0)
+        pair, pair_busy = _sampled_seconds(n, 2, None)
+        print(f"{n} sampled float32 logits (numpy, torch): 1 worker {free:.1f} s "
+              f"({free_busy:.2f} cores busy), 1 worker on 1 CPU {confined:.1f} s, 2 workers "
+              f"{pair:.1f} s ({pair_busy:.2f} cores busy); ratio {pair / free:.2f} "
+              f"(target <= 0.6), {(pair - start2) / (free - start1):.2f} without the start-up "
+              f"(a 12-sample sweep: {start1:.1f} s, {start2:.1f} s), {pair / confined:.2f} "
+              f"against the worker on 1 CPU")  # fmt: skip
     if args.float32_probes:
         probes = _float32_seconds_per_input(args.float32_probes)
         for lo, sec in probes:

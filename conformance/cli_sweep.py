@@ -176,8 +176,10 @@ def single_threaded_backends() -> None:
     the same with two intra-op threads as with one (2 of 50,331,900 sampled inputs differed,
     y = 0: presumably the elements each thread leaves to its scalar loop instead of the
     vectorized one), so a sweep would depend on the worker count and the machine's cores."""
+    from conformance.hunt.allocator import keep_chunk_arrays_in_heap
     from conformance.hunt.executors import SINGLE_THREADED
 
+    keep_chunk_arrays_in_heap()  # a speed setting, inherited like the thread counts
     for key, value in SINGLE_THREADED.items():
         os.environ.setdefault(key, value)  # inherited by every process started from here
     torch = sys.modules.get("torch")
