@@ -33,6 +33,7 @@ _MARGIN = 1.0 + 2.0**-40
 _SLACK = 2.0**-1000
 _SMALL_PRODUCT = 2.0**-968
 _BIG_FACTOR = 2.0**995
+_HUGE_SHIFT = 64  # factors above _BIG_FACTOR are multiplied as (x 2^-64) y, then times 2^64
 _BIG_PRODUCT = 2.0**1020
 
 Ball = tuple  # (h, l, r)
@@ -101,11 +102,39 @@ def _product_guard(ah, bh, ph) -> np.ndarray:
     return (np.abs(ah) > _BIG_FACTOR) | (np.abs(bh) > _BIG_FACTOR) | ~(np.abs(ph) <= _BIG_PRODUCT)
 
 
+def _scaled_down(x: Ball) -> tuple[Ball, np.ndarray]:
+    """x 2^-64 where |x_h| > 2^995 (exact center, normal: above 2^931), else x unchanged."""
+    big = np.abs(x[0]) > _BIG_FACTOR
+    if not big.any():
+        return x, big
+    return where(big, scale_pow2(x, np.where(big, -_HUGE_SHIFT, 0)), x), big
+
+
+def _scaled_up(z: Ball, shift: np.ndarray) -> Ball:
+    """z 2^shift (shift 0 or a multiple of 64) where shift > 0: exact for the center (a power
+    of two times a float, unless it overflows), the radius rounded up; +inf radius where the
+    center overflowed."""
+    if not shift.any():
+        return z
+    up = scale_pow2(z, shift)
+    zh, zl, r = where(shift > 0, up, z)
+    return zh, zl, np.where(np.isfinite(zh) & np.isfinite(zl), r, np.inf)
+
+
 def mul(x: Ball, y: Ball) -> Ball:
     """x y: (p_h, p_l) = TwoProd(x_h, y_h) (exact), a = RN(x_h y_l), b = RN(x_l y_h),
     c = RN(a + b), d = RN(p_l + c), (z_h, z_l) = Fast2Sum(p_h, d) (|d| <= 3.1 u |p_h|);
     center error <= u(|a| + |b| + |c| + |d|) + |x_l y_l| + 2 * 2^-1075; radius adds
-    |x_h| r_y + |y_h| r_x + r_x r_y (times (1 + u), Lemma R)."""
+    |x_h| r_y + |y_h| r_x + r_x r_y (times (1 + u), Lemma R). A factor with |h| > 2^995 is
+    first scaled by 2^-64 and the product by 2^64 (docs/certification.md 10.3: both scalings
+    are exact on the centers, so the ball of the scaled product, scaled, holds x y)."""
+    x, big_x = _scaled_down(x)
+    y, big_y = _scaled_down(y)
+    shift = (big_x.astype(np.int64) + big_y.astype(np.int64)) * _HUGE_SHIFT
+    return _scaled_up(_mul(x, y), shift)
+
+
+def _mul(x: Ball, y: Ball) -> Ball:
     ph, pl = two_prod(x[0], y[0])
     a = x[0] * y[1]
     b = x[1] * y[0]
@@ -125,6 +154,14 @@ def mul_float(x: Ball, f) -> Ball:
     """x f for exact floats f: TwoProd(x_h, f), b = RN(x_l f), d = RN(p_l + b), Fast2Sum;
     center error <= u(|b| + |d|) + 2^-1075; radius adds |f| r_x."""
     f = np.asarray(f, dtype=np.float64)
+    x, big_x = _scaled_down(x)
+    big_f = np.abs(f) > _BIG_FACTOR
+    f = np.where(big_f, f * 2.0**-_HUGE_SHIFT, f)  # exact: the result is above 2^931
+    shift = (big_x.astype(np.int64) + big_f.astype(np.int64)) * _HUGE_SHIFT
+    return _scaled_up(_mul_float(x, f), shift)
+
+
+def _mul_float(x: Ball, f: np.ndarray) -> Ball:
     ph, pl = two_prod(x[0], f)
     b = x[1] * f
     d = pl + b

@@ -75,6 +75,7 @@ _THIRD = B.constant(Fraction(1, 3))
 _FIFTH = B.constant(Fraction(1, 5))
 _INV_64_LN2 = float(64 / _LN2)  # only chooses k
 SQRT_HALF = 0.7071067811865476  # RN(sqrt(1/2)) > sqrt(1/2)
+_TINY_RHO = 2.0**-900  # log1p(rho) = rho within Lemma R's slack below this (log_ball)
 
 
 def _reduction_bound() -> Fraction:
@@ -151,6 +152,12 @@ def log_ball(x: B.Ball) -> B.Ball:
     q = (q[0], q[1], B.radius_up(q[2] + 2.0**-117))  # truncation after j = 5
     lp = B.mul(z, q)
     lp = (2.0 * lp[0], 2.0 * lp[1], 2.0 * lp[2])
+    # |rho| <= 2^-900 (rho = X_l 2^-e c_i where m c_i = 1, e.g. X = 1 + e^-t for t < 2^-900): the
+    # division above refuses such quotients. |log(1 + r) - r| <= r^2 for |r| <= 1/2, and every r
+    # of the ball has |r| <= M = |rho_h| + |rho_l| + r_rho <= 2^-900, so log1p lies in the ball
+    # (rho_h, rho_l, r_rho + M^2), and M^2 <= 2^-1800 is inside Lemma R's absolute slack 2^-1000.
+    tiny = np.abs(rho[0]) + np.abs(rho[1]) + rho[2] <= _TINY_RHO
+    lp = B.where(tiny, (rho[0], rho[1], B.radius_up(rho[2])), lp)
     head = B.add(B.mul_float(LN2, e.astype(np.float64)), (_NLOG_H[i], _NLOG_L[i], _NLOG_R[i]))
     out = B.add(head, lp)
     # the argument's radius: |log X - log x~| <= r_x / (x~ - r_x) <= r_x / x_h (1 + 2^-19)

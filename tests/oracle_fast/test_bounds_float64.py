@@ -238,6 +238,29 @@ def check_elementary(n: int, seed: int, tally: Tally) -> None:
         tally.add(_inside(lambda xi=xi: (-arb(xi)).log1p(), lo, hi), f"log_ball(1 - {xi!r})")
 
 
+def check_log_of_one_plus_tiny(n: int, seed: int, tally: Tally) -> int:
+    """log_ball of the double-words 1 + d and 2 - d with |d| from 2^-1074 to 2^-890 (the
+    ``tiny`` branch, |rho| <= 2^-900, around its threshold); returns how many were finite."""
+    rng = np.random.default_rng(seed)
+    d = (1 + rng.random(n)) * 2.0 ** -rng.integers(890, 1075, size=n).astype(np.float64)
+    d = np.where(rng.random(n) < 0.5, -d, d)
+    head = np.where(rng.random(n) < 0.5, 1.0, 2.0)
+    with np.errstate(all="ignore"):
+        h, l, r = ed.log_ball((head, d, np.zeros_like(d)))  # noqa: E741
+    finite = 0
+    for i in range(n):
+        if not np.isfinite(r[i]):
+            continue
+        finite += 1
+        lo, hi = _ends(h[i], l[i], r[i])
+        hi_, di = float(head[i]), float(d[i])
+        tally.add(
+            _inside(lambda hi_=hi_, di=di: (arb(hi_) + arb(di)).log(), lo, hi),
+            f"log_ball({hi_!r} + {di!r})",
+        )
+    return finite
+
+
 def adversarial_arguments(function: str, rng, n: int) -> dict[str, np.ndarray]:
     """Float64 points aimed at the double-word bounds (on top of points.arguments)."""
     args = points.arguments(function, rng, n, "float64")
@@ -352,6 +375,52 @@ def test_double_word_exp_and_log_contain_the_arb_value():
     check_elementary(400, seed=13, tally=tally)
     assert tally.checked >= 1100
     assert not tally.violations, tally.violations[:5]
+
+
+def test_log_of_one_plus_a_tiny_double_word_is_a_finite_ball_holding_the_arb_value():
+    tally = Tally()
+    assert check_log_of_one_plus_tiny(300, seed=14, tally=tally) == 300
+    assert not tally.violations, tally.violations[:5]
+
+
+def test_logits_value_at_tiny_and_huge_x_is_decided_by_the_fast_path_as_the_exact_path_does():
+    """Before the tiny branch of log_ball, |x| < about 2^-960 sent the with-logits value to the
+    exact path (1.3 ms each), and before the scaled products |x| > 2^995 did (6 ms each):
+    together 6 % of a float64 sweep's binades."""
+    import oracle
+
+    rng = np.random.default_rng(15)
+    x = (1 + rng.random(64)) * 2.0 ** -rng.integers(900, 1075, size=64).astype(np.float64)
+    huge = (1 + rng.random(32)) * 2.0 ** rng.integers(990, 1024, size=32).astype(np.float64)
+    x = np.concatenate([x, -x, huge, -huge, [5e-324, -5e-324, 0.0, np.finfo(np.float64).max]])
+    y = rng.choice([0.0, 0.5, 1.0, 0.25], size=x.size)
+    p = rng.choice([1.0, 3.0, 0.5], size=x.size)
+    quantities = ("value", "input", "target", "pos_weight")
+
+    def bits(enabled: bool) -> tuple[dict, dict]:
+        fast.set_enabled(enabled)
+        try:
+            # decidable: no overflow of p y |x|, and (1 - y) x, p y x exact floats (a soft y can
+            # make 3x/4 an exact midpoint, which only the exact path rounds: docs 10.7)
+            small = (np.abs(x) <= 2.0**1021) & ((y == 0) | (y == 1)) & (p == 1)
+            fast.STATS.update(fast=0, exact=0)
+            oracle.binary_cross_entropy_with_logits(
+                x[small], y[small], pos_weight=p[small], reduction="none"
+            ).rounded("float64")
+            value_stats = dict(fast.STATS), int(small.sum())
+            r = oracle.binary_cross_entropy_with_logits(x, y, pos_weight=p, reduction="none")
+            out = {"value": r.rounded("float64").view(np.uint64)}
+            for q in quantities[1:]:  # tiny results (x/4, -x) stay exact by design (10.7)
+                out[q] = r.gradient(q, "float64").view(np.uint64)
+            return out, value_stats
+        finally:
+            fast.set_enabled(True)
+
+    (fast_bits, value_stats), (exact_bits, _) = bits(True), bits(False)
+    for q in quantities:
+        np.testing.assert_array_equal(fast_bits[q], exact_bits[q], err_msg=q)
+    stats, decidable = value_stats
+    assert stats == {"fast": decidable, "exact": 0}
 
 
 @pytest.mark.parametrize("function", list(QUANTITIES))
