@@ -72,13 +72,13 @@ def recipe_pool(
     rng = purpose_rng(seed, function, dtype, f"large/{kind}/{n}/{weight}")
     k = KINDS[kind]
     if function == LOGITS:  # |x| in [1e-3, 100]: the tails are the value purpose's business
-        x_pool = rng.choice([-1.0, 1.0], k) * 10.0 ** rng.uniform(-3.0, 2.0, k)
+        x_pool = rng.choice([-1.0, 1.0], k) * V.libm_pow(10.0, rng.uniform(-3.0, 2.0, k))
     else:
         x_pool = V.probabilities(rng, k, dtype)
     y_pool = V.targets(rng, k)
     w_pool = V.weights(rng, k) + 0.25
     if kind == "mixed":
-        w_pool = 2.0 ** rng.uniform(-20, 20, k)
+        w_pool = V.libm_pow(2.0, rng.uniform(-20, 20, k))
     index = rng.integers(0, k, size=n)
     if weight == "scalar":
         w_pool = w_pool[:1]

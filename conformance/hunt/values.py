@@ -31,6 +31,31 @@ from oracle.formats import format_of
 E100 = math.exp(-100.0)
 
 
+def libm_pow(base: float, exponents) -> np.ndarray:
+    """``base ** e`` for each e through the C library's pow (Python's ``math.pow``), not NumPy's
+    vectorized power: NumPy picks AVX-512 kernels for float64 power and exp on CPUs that have
+    them, and those round differently from the C library, so the same seed would draw other
+    cases on another machine (measured: a published deep example's 10^6-element inputs). The C
+    library is what NumPy itself calls on CPUs without AVX-512, so the cases are those drawn
+    before."""
+    e = np.asarray(exponents, dtype=np.float64)
+    return np.array([math.pow(base, v) for v in e.ravel().tolist()]).reshape(e.shape)
+
+
+def libm_exp(values) -> np.ndarray:
+    """``exp`` of each value through the C library (see ``libm_pow``)."""
+    v = np.asarray(values, dtype=np.float64)
+    with np.errstate(over="ignore"):
+        return np.array([_exp(t) for t in v.ravel().tolist()]).reshape(v.shape)
+
+
+def _exp(t: float) -> float:
+    try:
+        return math.exp(t)
+    except OverflowError:
+        return math.inf
+
+
 def _pick(rng: np.random.Generator, n: int, samplers, weights) -> np.ndarray:
     choice = rng.choice(len(samplers), size=n, p=np.asarray(weights) / np.sum(weights))
     out = np.empty(n)
@@ -49,12 +74,12 @@ def probabilities(rng: np.random.Generator, n: int, dtype: str) -> np.ndarray:
         rng,
         n,
         [
-            lambda k: 10.0 ** -rng.uniform(0.3, deepest, k),
-            lambda k: 1.0 - 10.0 ** -rng.uniform(0.3, 17.0, k),
+            lambda k: libm_pow(10.0, -rng.uniform(0.3, deepest, k)),
+            lambda k: 1.0 - libm_pow(10.0, -rng.uniform(0.3, 17.0, k)),
             lambda k: rng.uniform(0.0, 1.0, k),
             lambda k: rng.uniform(E100 / 4, E100 * 4, k),
             lambda k: rng.choice([0.0, 1.0], k),
-            lambda k: 0.5 + rng.choice([-1.0, 1.0], k) * 10.0 ** -rng.uniform(2.0, 15.0, k),
+            lambda k: 0.5 + rng.choice([-1.0, 1.0], k) * libm_pow(10.0, -rng.uniform(2.0, 15.0, k)),
         ],
         [4, 3, 2, 0.5, 0.5, 0.7],
     )
@@ -70,11 +95,11 @@ def logits(rng: np.random.Generator, n: int, dtype: str) -> np.ndarray:
         rng,
         n,
         [
-            lambda k: sign(k) * 10.0 ** rng.uniform(-3.0, 2.0, k),
+            lambda k: sign(k) * libm_pow(10.0, rng.uniform(-3.0, 2.0, k)),
             lambda k: sign(k) * rng.uniform(tail, 2 * tail + 2, k),
-            lambda k: sign(k) * np.exp(rng.uniform(math.log(tail), math.log(largest), k)),
+            lambda k: sign(k) * libm_exp(rng.uniform(math.log(tail), math.log(largest), k)),
             lambda k: rng.choice([0.0, -0.0], k),
-            lambda k: sign(k) * 10.0 ** rng.uniform(-15.0, -3.0, k),
+            lambda k: sign(k) * libm_pow(10.0, rng.uniform(-15.0, -3.0, k)),
         ],
         [8, 1.5, 0.5, 0.3, 1.0],
     )
@@ -88,8 +113,8 @@ def targets(rng: np.random.Generator, n: int) -> np.ndarray:
         [
             lambda k: rng.choice([0.0, 1.0], k),
             lambda k: rng.uniform(0.0, 1.0, k),
-            lambda k: 10.0 ** -rng.uniform(1.0, 8.0, k),
-            lambda k: 1.0 - 10.0 ** -rng.uniform(1.0, 8.0, k),
+            lambda k: libm_pow(10.0, -rng.uniform(1.0, 8.0, k)),
+            lambda k: 1.0 - libm_pow(10.0, -rng.uniform(1.0, 8.0, k)),
         ],
         [4, 3, 1, 1],
     )
@@ -105,8 +130,10 @@ def near_the_probability(
         return y
     x64 = x.astype(np.float64)
     with np.errstate(over="ignore"):
-        p = x64 if function == "binary_cross_entropy" else 1.0 / (1.0 + np.exp(-x64))
-    near = p * (1.0 + rng.choice([-1.0, 1.0], y.shape) * 10.0 ** -rng.uniform(3.0, 15.0, y.shape))
+        p = x64 if function == "binary_cross_entropy" else 1.0 / (1.0 + libm_exp(-x64))
+    near = p * (
+        1.0 + rng.choice([-1.0, 1.0], y.shape) * libm_pow(10.0, -rng.uniform(3.0, 15.0, y.shape))
+    )
     return np.where(pick, np.clip(near, 0.0, 1.0), y)
 
 
@@ -115,14 +142,14 @@ def weights(rng: np.random.Generator, n: int) -> np.ndarray:
     return _pick(
         rng,
         n,
-        [lambda k: 2.0 ** rng.uniform(-3.0, 3.0, k), lambda k: rng.choice([1.0, 0.0], k)],
+        [lambda k: libm_pow(2.0, rng.uniform(-3.0, 3.0, k)), lambda k: rng.choice([1.0, 0.0], k)],
         [9, 1],
     )
 
 
 def grad_output(rng: np.random.Generator, n: int) -> np.ndarray:
     """Upstream gradients: nonzero, of either sign, spread over a few binades."""
-    return rng.choice([-1.0, 1.0], n) * 2.0 ** rng.uniform(-4.0, 4.0, n)
+    return rng.choice([-1.0, 1.0], n) * libm_pow(2.0, rng.uniform(-4.0, 4.0, n))
 
 
 def in_dtype(values: np.ndarray, dtype: str, shape: tuple[int, ...]) -> np.ndarray:
