@@ -176,10 +176,8 @@ def single_threaded_backends() -> None:
     the same with two intra-op threads as with one (2 of 50,331,900 sampled inputs differed,
     y = 0: presumably the elements each thread leaves to its scalar loop instead of the
     vectorized one), so a sweep would depend on the worker count and the machine's cores."""
-    from conformance.hunt.allocator import keep_chunk_arrays_in_heap
     from conformance.hunt.executors import SINGLE_THREADED
 
-    keep_chunk_arrays_in_heap()  # a speed setting, inherited like the thread counts
     for key, value in SINGLE_THREADED.items():
         os.environ.setdefault(key, value)  # inherited by every process started from here
     torch = sys.modules.get("torch")
@@ -189,6 +187,7 @@ def single_threaded_backends() -> None:
 
 def run_sweep_command(args, load, usage_error_type) -> int:
     """The ``sweep`` command (module docstring); ``load`` loads a backend spec (UsageError)."""
+    from conformance.hunt.allocator import keep_chunk_arrays_in_heap
     from conformance.hunt.executors import Checkpoint, ExecutorError, make_executor
     from conformance.hunt.sweep_run import run_sweeps
     from conformance.report.accuracy import accuracy_html, accuracy_json, accuracy_markdown
@@ -198,6 +197,7 @@ def run_sweep_command(args, load, usage_error_type) -> int:
         raise usage_error_type(message)
 
     single_threaded_backends()
+    keep_chunk_arrays_in_heap()  # a speed setting, inherited by the processes started from here
     baseline = None
     if args.baseline is not None:
         from conformance.gate.sweep_gate import SweepBaselineError, load_sweep_baseline

@@ -218,8 +218,10 @@ def run_task(
     for spec, (backend, _) in pending.items():
         outcome = outcomes[spec]
         if outcome.status != "ok":
-            cells[spec] = {"status": outcome.status, "error": (outcome.error or "")[:500]}
-            cells[spec]["machine"] = fingerprint()
+            cells[spec] = {
+                "status": outcome.status, "error": (outcome.error or "")[:500],
+                "machine": fingerprint(),
+            }  # fmt: skip
             continue
         stats = {}
         for q in plan.quantities:

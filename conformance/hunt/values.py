@@ -45,8 +45,7 @@ def libm_pow(base: float, exponents) -> np.ndarray:
 def libm_exp(values) -> np.ndarray:
     """``exp`` of each value through the C library (see ``libm_pow``)."""
     v = np.asarray(values, dtype=np.float64)
-    with np.errstate(over="ignore"):
-        return np.array([_exp(t) for t in v.ravel().tolist()]).reshape(v.shape)
+    return np.array([_exp(t) for t in v.ravel().tolist()]).reshape(v.shape)
 
 
 def _exp(t: float) -> float:
