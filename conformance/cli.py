@@ -153,7 +153,13 @@ def _parser() -> argparse.ArgumentParser:
         "render",
         help="attribute the classes of a JSON report again and rewrite its JSON, Markdown and HTML",
     )
-    sp.add_argument("report", type=Path, help="an audit report (JSON) written by `audit`")
+    sp.add_argument(
+        "report",
+        type=Path,
+        nargs="+",
+        help="an audit report (JSON) written by `audit`; several: the shards of one audit "
+        "(split by --function, --dtype or --purpose), merged into one report",
+    )
     sp.add_argument(
         "--report-dir", type=Path, default=None, help="write here (default: the report's folder)"
     )
@@ -269,21 +275,32 @@ def _audit(args) -> int:
 
 
 def _render(args) -> int:
-    """``render REPORT.json``: the same records, causes attached by the current registry,
-    written again (the audit's own writers; nothing is re-run against a backend)."""
+    """``render REPORT.json …``: the same records, causes attached by the current registry,
+    written again (the audit's own writers; nothing is re-run against a backend). Several
+    reports are the shards of one audit: merged (conformance.report.report_merge)."""
     from conformance.findings import attach_causes
     from conformance.report.report_files import write_reports
     from conformance.report.report_json import ReportValidationError, load_json_report
+    from conformance.report.report_merge import MergeError, merge_reports
 
+    paths = args.report
+    if len(paths) > 1 and args.report_stem is None:
+        raise UsageError("render: several reports are merged into one: give --report-stem")
     if args.report_dir is None:
-        args.report_dir = args.report.parent
-    stem = args.report_stem if args.report_stem is not None else args.report.stem
+        args.report_dir = paths[0].parent
+    stem = args.report_stem if args.report_stem is not None else paths[0].stem
     args.report_stem = stem
     _check_report_destination(args)
+    loaded = []
+    for path in paths:
+        try:
+            loaded.append((str(path), load_json_report(path)))
+        except (OSError, ReportValidationError) as exc:
+            raise UsageError(f"{path}: {str(exc).splitlines()[0]}") from None
     try:
-        report = load_json_report(args.report)
-    except (OSError, ReportValidationError) as exc:
-        raise UsageError(f"{args.report}: {str(exc).splitlines()[0]}") from None
+        report = merge_reports(loaded) if len(loaded) > 1 else loaded[0][1]
+    except MergeError as exc:
+        raise UsageError(f"render: {exc}") from None
     attach_causes(report)
     for path in write_reports(report, args.report_dir, stem, timings=args.timings).values():
         print(f"wrote {path}")

@@ -40,3 +40,50 @@ def test_render_refuses_a_stem_with_folders(tmp_path, capsys):
     shutil.copy(CI_REPORT, report)
     assert main(["render", str(report), "--report-stem", "../elsewhere"]) == 2
     assert "plain file name" in capsys.readouterr().err
+
+
+MINIMAL = "tests.plugins_fixtures.toy_backends:minimal"
+_SHARD = ["--backend", MINIMAL, "--profile", "ci", "--dtype", "float32", "--purpose", "special",
+          "--purpose", "edge", "--in-process", "--quiet"]  # fmt: skip
+LOGITS = "binary_cross_entropy_with_logits"
+
+
+def _audit(folder: Path, stem: str, *extra: str) -> Path:
+    main(["audit", *_SHARD, *extra, "--report-dir", str(folder), "--report-stem", stem])
+    return folder / f"{stem}.json"
+
+
+def test_the_shards_of_an_audit_render_as_the_whole_audit_byte_for_byte(tmp_path, capsys):
+    whole = _audit(tmp_path / "whole", "audit")
+    bce = _audit(tmp_path, "bce", "--function", "binary_cross_entropy")
+    logits = _audit(tmp_path, "logits", "--function", LOGITS)
+    out = tmp_path / "merged"
+    assert main(["render", str(bce), str(logits), "--report-dir", str(out),
+                 "--report-stem", "audit"]) == 0  # fmt: skip
+    assert json.loads(whole.read_text())["runs"][0]["divergences"]  # a test with classes
+    for ext in ("json", "md", "html"):
+        assert (out / f"audit.{ext}").read_bytes() == (whole.parent / f"audit.{ext}").read_bytes()
+
+
+def test_shards_that_hunt_one_cell_twice_exit_2(tmp_path, capsys):
+    a = _audit(tmp_path, "a", "--function", LOGITS)
+    b = _audit(tmp_path / "b", "a", "--function", LOGITS)
+    capsys.readouterr()
+    assert main(["render", str(a), str(b), "--report-stem", "m"]) == 2
+    err = capsys.readouterr().err
+    assert "disjoint" in err and len(err.strip().splitlines()) == 1
+
+
+def test_shards_of_two_seeds_exit_2(tmp_path, capsys):
+    a = _audit(tmp_path, "a", "--function", LOGITS)
+    b = _audit(tmp_path, "b", "--function", "binary_cross_entropy", "--seed", "1")
+    capsys.readouterr()
+    assert main(["render", str(a), str(b), "--report-stem", "m"]) == 2
+    assert "seed" in capsys.readouterr().err
+
+
+def test_several_reports_without_a_stem_exit_2(tmp_path, capsys):
+    a = tmp_path / "numpy-ci.json"
+    shutil.copy(CI_REPORT, a)
+    assert main(["render", str(a), str(a)]) == 2
+    assert "--report-stem" in capsys.readouterr().err
