@@ -426,6 +426,8 @@ def _replay(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from conformance.report.report_files import ReportWriteError
+
     parser = _parser()
     try:
         args = parser.parse_args(argv)
@@ -442,6 +444,9 @@ def main(argv: list[str] | None = None) -> int:
             return run_sweep_command(args, _load, UsageError)
         return _audit(args)
     except UsageError as exc:
+        print(f"bce-conformance: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ReportWriteError as exc:  # what was written stays; the message names the rest
         print(f"bce-conformance: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

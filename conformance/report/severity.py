@@ -16,6 +16,7 @@ from fractions import Fraction
 from typing import Any
 
 PRECISION = {"float64": 53, "float32": 24, "float16": 11, "bfloat16": 8}
+_LARGEST = Fraction(1.7976931348623157e308)  # the largest float64
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,10 @@ def severity(example: Any, dtype: str) -> Severity:
     if exact == 0:
         rel = 0.0 if got == 0 else math.inf
     else:
-        rel = float(abs(got - exact) / abs(exact))
+        ratio = abs(got - exact) / abs(exact)
+        if ratio > _LARGEST:  # e.g. 1e300 against 1e-300: no float holds it
+            return Severity(math.inf, 0.0, None, f"> {float(_LARGEST):.2g}")
+        rel = float(ratio)
     bits = PRECISION.get(dtype, 53) if rel == 0 else max(0.0, -math.log2(rel)) if rel else 0.0
     bits = min(bits, PRECISION.get(dtype, 53))
     same_sign = (got > 0 and exact > 0) or (got < 0 and exact < 0)
@@ -66,7 +70,7 @@ def format_relative_error(s: Severity) -> str:
     if s.relative_error is None:
         return s.note
     if math.isinf(s.relative_error):
-        return "inf (exact 0)"
+        return s.note or "inf (exact 0)"
     return f"{s.relative_error:.3g}"
 
 

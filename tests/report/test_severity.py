@@ -24,3 +24,11 @@ def test_close_values_of_one_sign_keep_their_ulp_and_bits():
 def test_nan_against_a_number_has_no_relative_error():
     s = severity(example("nan", "0.5"), "float64")
     assert s.relative_error is None and s.note == "nan against 0.5"
+
+
+def test_a_relative_error_beyond_every_float_is_infinite_and_says_so():
+    from conformance.report.severity import format_relative_error
+
+    s = severity(example("1e300", "1e-300"), "float64")  # |got - exact| / |exact| = 1e600
+    assert s.relative_error == float("inf") and s.correct_bits == 0 and s.ulp is None
+    assert format_relative_error(s) == "> 1.8e+308"
