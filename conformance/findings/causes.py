@@ -24,6 +24,7 @@ from mpmath import mp
 
 from conformance.backends.protocol import promoted_dtype
 from conformance.cases import Case, CaseError, argument_dtype, result_dtype
+from conformance.findings import inductor_models as im
 from conformance.findings import kernels as k
 from conformance.findings import onnx_models as ox
 from conformance.findings import xla_models as xm
@@ -132,6 +133,8 @@ def zero_logit_without_pos_weight(g: Gathered, got: Scalar, ex: Any) -> bool:
 
 
 def kernel(backend: str, g: Gathered) -> Scalar | None:
+    if backend == "torch-compile":  # Inductor's generated kernels (inductor_models)
+        return im.inductor_value(g)
     model = k.model_for(backend, g.function, g.quantity)
     return None if model is None else model(g)
 
@@ -716,6 +719,38 @@ def finite_inputs(g: Gathered, got: Scalar, ex: Any) -> bool:
     return g.all_finite()
 
 
+# ------------------------------------------------------------------ torch-compile (Inductor)
+
+
+def inductor_kernel(backend: str, g: Gathered) -> Scalar | None:
+    """The compiled loss or gradient as Inductor's kernels compute it (inductor_models), or None
+    where the bounded last bits of exp and log1p decide the output."""
+    return im.inductor_value(g)
+
+
+def inductor_accurate_loss(backend: str, g: Gathered) -> im.Outcomes | None:
+    """Every output of the same kernels with the loss element -x*y*p + lw*log1p(e^x) for x < 0
+    (no cancelling terms), the same reduction."""
+    return im.inductor_outcomes(g, im.Variant(loss="accurate"))
+
+
+def inductor_wide_grad_input(backend: str, g: Gathered) -> im.Outcomes | None:
+    return im.inductor_outcomes(g, im.Variant(grad_input="wide"))
+
+
+def inductor_sigmoid_without_overflow(backend: str, g: Gathered) -> im.Outcomes | None:
+    return im.inductor_outcomes(g, im.Variant(grad_input="no_overflow"))
+
+
+def inductor_wide_grad_target(backend: str, g: Gathered) -> im.Outcomes | None:
+    return im.inductor_outcomes(g, im.Variant(grad_target="wide"))
+
+
+def inductor_sigmoid_exp_overflows(g: Gathered, got: Scalar, ex: Any) -> bool:
+    """Finite inputs and exp(-x) overflows in x's dtype for some element."""
+    return g.all_finite() and im.sigmoid_exp_overflows(g)
+
+
 # ------------------------------------------------------------------ probes
 
 
@@ -1159,8 +1194,8 @@ CAUSES: tuple[Cause, ...] = (
             "loss is undefined (NaN) at a NaN target"
         ),
         tier="convention",
-        backends=("torch",),
-        source={"torch": S["torch_logits_target"]},
+        backends=("torch", "torch-compile"),
+        source={"torch": S["torch_logits_target"], "torch-compile": im.SOURCES["backward"]},
         functions=(LOGITS,),
         quantities=("grad_target",),
         condition=nan_target,
@@ -1446,12 +1481,13 @@ CAUSES: tuple[Cause, ...] = (
             "formula's limit or a zero weight's 0 (docs/semantics.md, special values)"
         ),
         tier="convention",
-        backends=("torch", "paddle", "tensorflow", "onnxruntime"),
+        backends=("torch", "paddle", "tensorflow", "onnxruntime", "torch-compile"),
         source={
             "torch": TORCH_FILES,
             "paddle": PADDLE_FILES,
             "tensorflow": TF_FILES,
             "onnxruntime": ox.SOURCES["graph"],
+            "torch-compile": im.SOURCES["loss"] + "; " + im.SOURCES["backward"],
         },
         condition=any_nonfinite_input,
         formula=kernel,
@@ -1464,8 +1500,13 @@ CAUSES: tuple[Cause, ...] = (
             "a sum before the mean's division by N; inf - inf then gives NaN"
         ),
         tier="defect",
-        backends=("torch", "paddle", "tensorflow"),
-        source={"torch": TORCH_FILES, "paddle": PADDLE_FILES, "tensorflow": TF_FILES},
+        backends=("torch", "paddle", "tensorflow", "torch-compile"),
+        source={
+            "torch": TORCH_FILES,
+            "paddle": PADDLE_FILES,
+            "tensorflow": TF_FILES,
+            "torch-compile": im.SOURCES["loss"] + "; " + im.SOURCES["backward"],
+        },
         condition=overflow,
         formula=kernel,
     ),
@@ -1506,8 +1547,9 @@ CAUSES: tuple[Cause, ...] = (
             "to the input's shape, so such a weight is a shape error"
         ),
         tier="contract",
-        backends=("paddle", "onnxruntime"),
+        backends=("paddle", "onnxruntime", "torch-compile"),
         source={
+            "torch-compile": im.SOURCES["loss"] + ": loss * weight out of place",
             "paddle": "python/paddle/nn/functional/loss.py (_C_ops.multiply(out, weight))",
             "onnxruntime": ox.SOURCES["graph"] + ": Mul(weight, loss) broadcasts both ways",
         },
@@ -1523,8 +1565,9 @@ CAUSES: tuple[Cause, ...] = (
             "with the target, so such a shape is an error"
         ),
         tier="contract",
-        backends=("paddle", "tensorflow", "onnxruntime"),
+        backends=("paddle", "tensorflow", "onnxruntime", "torch-compile"),
         source={
+            "torch-compile": im.SOURCES["loss"] + ": (pos_weight - 1) * target + 1 out of place",
             "paddle": "python/paddle/nn/functional/loss.py (log_weight from pos_weight)",
             "tensorflow": S["tf_weighted_logits"] + ": log_weight broadcasts pos_weight",
             "onnxruntime": ox.SOURCES["graph"] + ": Mul(y*log(Sigmoid(x)), pos_weight) "
@@ -1719,6 +1762,93 @@ CAUSES: tuple[Cause, ...] = (
         verdicts=("did_not_raise",),
         probe=target_shape_differs,
         probe_text="the target's shape differs from the input's and the two broadcast",
+    ),
+    # torch-compile (Inductor): conformance.findings.inductor_models
+    Cause(
+        id="inductor-sigmoid-exp-overflow",
+        mechanism=(
+            "the compiled backward takes sigmoid(x) as 1/(1 + exp(-x)) (Sleef's exp): below "
+            "x = -88.7 in float32 exp(-x) overflows, sigmoid(x) is 0 and the input gradient "
+            "sigmoid(x) - y is 0 where e^x is still representable"
+        ),
+        tier="defect",
+        backends=("torch-compile",),
+        source={"torch-compile": im.SOURCES["backward"] + "; " + im.SOURCES["codegen"]},
+        functions=(LOGITS,),
+        quantities=("grad_input",),
+        condition=inductor_sigmoid_exp_overflows,
+        formula=inductor_kernel,
+        repaired=inductor_sigmoid_without_overflow,
+        repaired_text="sigmoid(x) = e^x/(1 + e^x) for x < 0",
+    ),
+    Cause(
+        id="inductor-logits-grad-input-sigmoid-minus-target",
+        mechanism=(
+            "the compiled backward forms the input gradient as sigmoid(x) - y (with pos_weight "
+            "((p*y + 1) - y)*sigmoid(x) - p*y), sigmoid(x) rounded first, as eager torch does: "
+            "where the derivative is much smaller than sigmoid(x) (x >> 0 with y near 1) only "
+            "the rounding error of sigmoid(x) is left"
+        ),
+        tier="defect",
+        backends=("torch-compile",),
+        source={"torch-compile": im.SOURCES["backward"] + "; " + im.SOURCES["codegen"]},
+        functions=(LOGITS,),
+        quantities=("grad_input",),
+        condition=finite_in_and_out,
+        formula=inductor_kernel,
+        repaired=inductor_wide_grad_input,
+        repaired_text="the derivative at 320 bits, rounded once, then the same epilogue",
+    ),
+    Cause(
+        id="inductor-logits-target-gradient-log-sigmoid-difference",
+        mechanism=(
+            "with pos_weight the compiled target gradient is log_sigmoid(-x) - "
+            "log_sigmoid(x)*p, two rounded terms near log 2 that cancel (exactly -x for p = 1), "
+            "as in eager torch: small results lose their digits"
+        ),
+        tier="defect",
+        backends=("torch-compile",),
+        source={"torch-compile": im.SOURCES["backward"] + "; " + im.SOURCES["codegen"]},
+        functions=(LOGITS,),
+        quantities=("grad_target",),
+        condition=target_unread_finite,
+        formula=inductor_kernel,
+        repaired=inductor_wide_grad_target,
+        repaired_text="-x + (p - 1)*softplus(-x) at 320 bits, rounded once",
+    ),
+    Cause(
+        id="inductor-logits-loss-log-sigmoid-cancellation",
+        mechanism=(
+            "Inductor's decomposition computes the with-logits loss as eager's formula, "
+            "(1 - y)*x - ((p - 1)*y + 1)*log_sigmoid(x): for x < 0 with y near 0 the two terms "
+            "are large and cancel, so a loss near e^x keeps few or no correct digits (0 once "
+            "e^x is below the unit roundoff of x)"
+        ),
+        tier="defect",
+        backends=("torch-compile",),
+        source={"torch-compile": im.SOURCES["loss"] + "; " + im.SOURCES["reduce"]},
+        functions=(LOGITS,),
+        quantities=("value",),
+        condition=finite_in_and_out,
+        formula=inductor_kernel,
+        repaired=inductor_accurate_loss,
+        repaired_text="-x*y*p + lw*log1p(e^x) for x < 0, the same reduction",
+    ),
+    Cause(
+        id="inductor-loss-cast-to-target-dtype",
+        mechanism=(
+            "the decomposition ends with loss.to(target.dtype) (to copy eager's in-place "
+            "result dtype), so with mixed dtypes the loss has the target's dtype: a float16 "
+            "target gives a float16 loss for a float32 input (neither the promoted nor the "
+            "input's dtype)"
+        ),
+        tier="convention",
+        backends=("torch-compile",),
+        source={"torch-compile": im.SOURCES["loss"]},
+        functions=(LOGITS,),
+        verdicts=("dtype_mismatch",),
+        probe=result_in_target_dtype,
+        probe_text="the result's dtype is the target's, neither the promoted nor the input's",
     ),
 )
 

@@ -1,0 +1,373 @@
+"""A model of the torch-compile backend: ``torch.compile(..., backend="inductor", dynamic=True)``
+of ``binary_cross_entropy_with_logits`` on the CPU, forward and backward (torch 2.13.0, the
+report's version), read from the C++ that Inductor generates (``TORCH_LOGS=output_code``).
+
+The computation (SOURCES):
+
+* forward: AOTAutograd decomposes the loss with torch/_refs/nn/functional/__init__.py
+  (binary_cross_entropy_with_logits), out of place, each operation in the promoted dtype of its
+  operands, then ``loss.to(target.dtype)``::
+
+      ls   = min(0, x) - log1p(exp(-|x|))                  (log_sigmoid, x's dtype)
+      loss = (1 - y)*x - lw*ls,   lw = (p - 1)*y + 1     (without pos_weight: - ls)
+      loss = loss*w                                         (with a weight)
+
+  Unlike eager torch (which writes ``log_sigmoid.mul_(lw)`` in place) nothing is rounded into a
+  narrower argument's dtype on the way; the last cast is into the target's dtype.
+* backward: autograd's own formulas (torch/csrc/autograd/FunctionsManual.cpp,
+  binary_cross_entropy_with_logits_backward and _target_backward) traced into ATen ops and fused
+  into one kernel: ``sigmoid(x) - y`` (with pos_weight ``((p*y + 1) - y)*sigmoid(x) - p*y``),
+  sigmoid as ``1/(1 + exp(-x))``; the target gradient ``-x`` (with pos_weight
+  ``log_sigmoid(-x) - log_sigmoid(x)*p``); then times the upstream gradient, times the weight,
+  and for a mean divided by ``float(N)`` (in that order, as in the generated kernel and as in
+  eager torch), in the argument's dtype.
+* the C++ is built with ``-ffp-contract=off`` (no fused multiply-add) and without
+  ``-ffast-math``'s finite-math or unsafe-math flags (torch/_inductor/cpp_builder.py), so each
+  operation rounds into its dtype and infinities and NaNs follow IEEE arithmetic.
+* reductions (sum, mean): one pass over the elements in C order into a 16-lane accumulator
+  (``at::vec::Vectorized<float>`` on AVX-512: element i goes to lane i mod 16, the tail through
+  ``sum_masked_reduce`` into the low lanes), then ``vec_reduce_all`` adds the lanes pairwise
+  (lane i + lane i + 8, then + 4, + 2, + 1: aten/src/ATen/cpu/vec/functional_base.h,
+  VecReduceAllSIMD for AVX-512), added to 0; a mean is that sum divided by ``float(N)``; the
+  mean over no elements is 0/0 = NaN.
+* exp and log1p are at::vec's Sleef functions (Sleef_expf16_u10, Sleef_log1pf16_u10 and their
+  float64 versions), also in a one-element tail (a masked vector load), where eager torch calls
+  the C library. They are *bounded*, not reproduced: measured through torch.compile against
+  mpmath (200 bits), float32 exp within 0.90 ulp (580 of 6,000 arguments in [-103, 88] not
+  correctly rounded) and log1p within 1.00 ulp (185 of 6,000 in (-0.99, 30] and down to
+  e^-100); float64 exp within 0.76 ulp and log1p within 0.69 ulp (5,000 arguments each). The
+  model allows EXP_ULPS and LOG1P_ULPS.
+
+Because the elementary functions are bounded, the model evaluates every combination of their
+allowed values and returns an output only where all give the same bits (``inductor_value``),
+else None; ``inductor_outcomes`` returns the whole set (an Outcomes) for a repaired variant.
+A reduction's outputs lie between the reduction of the elements' smallest values and that of
+their largest (a rounded sum in a fixed order is monotonic in each term). float16 and bfloat16
+(which Inductor computes in float32 between loads and stores) are not modelled: None.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from mpmath import mp
+
+from conformance.backends.protocol import promoted_dtype
+from conformance.findings.arithmetic import Scalar, to
+from conformance.findings.elements import Element, Gathered
+from conformance.findings.outcomes import Outcomes, outcomes_of
+
+SOURCES = {
+    "loss": (
+        "torch/_refs/nn/functional/__init__.py (binary_cross_entropy_with_logits: "
+        "(1 - target)*input - log_weight*logsigmoid(input), times weight, .to(target.dtype)); "
+        "torch/_decomp/decompositions.py (log_sigmoid: min(0, x) - log1p(exp(-|x|)))"
+    ),
+    "backward": (
+        "torch/csrc/autograd/FunctionsManual.cpp (binary_cross_entropy_with_logits_backward, "
+        "binary_cross_entropy_with_logits_target_backward), traced by AOTAutograd"
+    ),
+    "codegen": (
+        "torch/_inductor/codegen/cpp.py (one fused vectorized kernel), "
+        "torch/_inductor/cpp_builder.py (-ffp-contract=off), "
+        "aten/src/ATen/cpu/vec/vec512/vec512_float.h (exp: Sleef_expf16_u10, "
+        "log1p: Sleef_log1pf16_u10)"
+    ),
+    "reduce": (
+        "torch/_inductor/codegen/cpp.py (16-lane tmp_acc0_vec, sum_masked_reduce tail); "
+        "aten/src/ATen/cpu/vec/functional_base.h (vec_reduce_all: lanes added pairwise); "
+        "mean: sum / float(N)"
+    ),
+}
+
+EXP_ULPS = {"float32": 1.0, "float64": 1.0}  # Sleef exp u10 against the exact value
+LOG1P_ULPS = {"float32": 1.5, "float64": 1.0}  # Sleef log1p u10 against the exact value
+LANES = 16  # the reduction's vector accumulator (AVX-512 float32)
+MAX_COMBINATIONS = 4096
+MODELLED = ("float32", "float64")
+
+Elementary = Callable[[Scalar], list[Scalar]]
+
+
+def bounded(fn: str, v: Scalar, ulps: float) -> list[Scalar]:
+    """Every float of v's dtype within ``ulps`` ulp (of the correctly rounded value's binade)
+    of fn(v) (exp or log1p); an exact special value alone."""
+    dtype = v.dtype.name
+    a = float(v)
+    if a != a:
+        return [v]
+    if fn == "exp":
+        if a in (np.inf, -np.inf) or a == 0:
+            return [to(np.inf if a > 0 else (0.0 if a < 0 else 1.0), dtype)]
+    elif a == 0 or a == np.inf:
+        return [v]
+    elif a <= -1:
+        return [to(-np.inf if a == -1 else np.nan, dtype)]
+    with mp.workprec(320):
+        exact = getattr(mp, fn)(mp.mpf(a))
+        rounded = to(exact, dtype)
+        if not np.isfinite(rounded) or rounded == 0:
+            return [rounded]
+        unit = mp.mpf(float(np.spacing(abs(rounded))))
+        out = [rounded]
+        for direction in (np.inf, -np.inf):
+            f = rounded
+            while True:
+                f = np.nextafter(f, np.asarray(direction, dtype=rounded.dtype)[()])
+                if not np.isfinite(f) or abs(mp.mpf(float(f)) - exact) > ulps * unit:
+                    break
+                out.append(f)
+    return out
+
+
+def sleef_exp(v: Scalar) -> list[Scalar]:
+    return bounded("exp", v, EXP_ULPS[v.dtype.name])
+
+
+def sleef_log1p(v: Scalar) -> list[Scalar]:
+    return bounded("log1p", v, LOG1P_ULPS[v.dtype.name])
+
+
+def exact_elementary(fn: str) -> Elementary:
+    """fn correctly rounded (a repaired kernel, or a correctly rounded libm)."""
+
+    def f(v: Scalar) -> list[Scalar]:
+        return bounded(fn, v, 0.5)[:1]
+
+    return f
+
+
+@dataclass(frozen=True)
+class Variant:
+    """Which computation the model runs: Inductor's (the defaults) or a repaired one."""
+
+    exp: Elementary = sleef_exp
+    log1p: Elementary = sleef_log1p
+    loss: str = "inductor"  # "accurate": -x*y*p + lw*log1p(e^x) for x < 0 (no cancellation)
+    grad_input: str = "inductor"  # "wide": 320-bit derivative; "no_overflow": e^x/(1 + e^x)
+    grad_target: str = "inductor"  # "wide": -x + (p - 1)*softplus(-x) at 320 bits
+    nan_target_read: bool = False  # the target gradient NaN where the target is NaN
+
+
+INDUCTOR = Variant()
+
+
+def _one(v: Scalar) -> Scalar:
+    return np.asarray(1, dtype=v.dtype)[()]
+
+
+def _zero(v: Scalar) -> Scalar:
+    return np.asarray(0, dtype=v.dtype)[()]
+
+
+def _min0(x: Scalar) -> Scalar:
+    """``at::vec::minimum(0, x)``: NaN propagates."""
+    if x != x:
+        return x
+    return x if x < 0 else _zero(x)
+
+
+def log_sigmoid_values(x: Scalar, variant: Variant) -> list[Scalar]:
+    """Every allowed ``min(0, x) - log1p(exp(-|x|))`` in x's dtype."""
+    out = []
+    with np.errstate(all="ignore"):
+        for e in variant.exp(-abs(x)):
+            for big_l in variant.log1p(e):
+                out.append(_min0(x) - big_l)
+    return out
+
+
+def sigmoid_values(x: Scalar, variant: Variant) -> list[Scalar]:
+    """Every allowed ``1/(1 + exp(-x))`` in x's dtype (or e^x/(1 + e^x) for x < 0 with the
+    no_overflow repair)."""
+    out = []
+    with np.errstate(all="ignore"):
+        if variant.grad_input == "no_overflow" and x < 0:
+            for e in variant.exp(x):
+                out.append(e / (_one(e) + e))
+            return out
+        for e in variant.exp(-x):
+            out.append(_one(x) / (_one(x) + e))
+    return out
+
+
+def _in_place(target: Scalar, value: Scalar) -> Scalar:
+    """``target.op_(other)`` (functionalized: the result cast back into target's dtype)."""
+    return to(value, target.dtype.name)
+
+
+def _loss_values(e: Element, variant: Variant) -> list[Scalar]:
+    """Every allowed loss element, in the target's dtype."""
+    x, y, p, w = e.x, e.y, e.p, e.w
+    out = []
+    with np.errstate(all="ignore"):
+        lw = None if p is None else (p - _one(p)) * y + _one(p)
+        if variant.loss == "accurate":
+            lw1 = lw if lw is not None else _one(y)
+            yp = y * p if p is not None else y
+            z = x if x < 0 else -x
+            for ez in variant.exp(z):
+                for big_l in variant.log1p(ez):
+                    if x < 0:
+                        v = (-x) * yp + lw1 * big_l
+                    else:
+                        v = (_one(y) - y) * x + lw1 * big_l
+                    out.append(v)
+        else:
+            t = (_one(y) - y) * x
+            for ls in log_sigmoid_values(x, variant):
+                out.append(t - (lw * ls if lw is not None else ls))
+        if w is not None:
+            out = [v * w for v in out]
+    return [to(v, y.dtype.name) for v in out]
+
+
+def _epilogue(g: Gathered, e: Element, v: Scalar) -> Scalar:
+    """Times the upstream gradient, times the weight (each in place), / float(N) for a mean."""
+    with np.errstate(all="ignore"):
+        if e.go is not None:
+            v = _in_place(v, v * e.go)
+        if e.w is not None:
+            v = _in_place(v, v * e.w)
+        if g.reduction == "mean":
+            v = v / to(g.numel, v.dtype.name)
+    return v
+
+
+def _wide_derivative(e: Element) -> Scalar:
+    """(1 - y)*sigma(x) - p*y*sigma(-x) at 320 bits, rounded once into the promoted dtype."""
+    dtype = promoted_dtype({v.dtype.name for v in (e.x, e.y, e.p) if v is not None})
+    with mp.workprec(320):
+        x, y = mp.mpf(float(e.x)), mp.mpf(float(e.y))
+        p = mp.mpf(1) if e.p is None else mp.mpf(float(e.p))
+        value = (1 - y) / (1 + mp.exp(-x)) - p * y / (1 + mp.exp(x))
+    return to(value, dtype)
+
+
+def _wide_target_derivative(e: Element) -> Scalar:
+    """-x + (p - 1)*softplus(-x) at 320 bits (exactly -x without pos_weight), rounded once."""
+    if e.p is None:
+        return -e.x
+    dtype = promoted_dtype({e.x.dtype.name, e.p.dtype.name})
+    with mp.workprec(320):
+        x, p = mp.mpf(float(e.x)), mp.mpf(float(e.p))
+        value = -x + (p - 1) * mp.log1p(mp.exp(-x))
+    return to(value, dtype)
+
+
+def _grad_input_values(g: Gathered, e: Element, variant: Variant) -> list[Scalar]:
+    if variant.grad_input == "wide":
+        raw = [_wide_derivative(e)]
+    else:
+        raw = []
+        with np.errstate(all="ignore"):
+            for s in sigmoid_values(e.x, variant):
+                if e.p is not None:
+                    t = e.p * e.y
+                    raw.append(((t + _one(t)) - e.y) * s - t)
+                else:
+                    raw.append(s - e.y)
+    return [to(_epilogue(g, e, v), g.argument_dtype("input")) for v in raw]
+
+
+def _grad_target_values(g: Gathered, e: Element, variant: Variant) -> list[Scalar]:
+    if variant.grad_target == "wide":
+        raw = [_wide_target_derivative(e)]
+    elif e.p is None:
+        raw = [-e.x]
+    else:
+        raw = []
+        with np.errstate(all="ignore"):
+            for a in log_sigmoid_values(-e.x, variant):
+                for b in log_sigmoid_values(e.x, variant):
+                    raw.append(a - b * e.p)
+    out = [to(_epilogue(g, e, v), g.argument_dtype("target")) for v in raw]
+    if variant.nan_target_read and e.y != e.y:
+        out = [to(np.nan, g.argument_dtype("target"))]
+    return out
+
+
+def inductor_sum(values: list[Scalar], zero: Scalar) -> Scalar:
+    """The generated reduction: element i into lane i mod 16 in order, the lanes added
+    pairwise (i + i + 8, + 4, + 2, + 1), then added to 0."""
+    acc = [zero] * LANES
+    with np.errstate(all="ignore"):
+        for i, v in enumerate(values):
+            acc[i % LANES] = acc[i % LANES] + v
+        while len(acc) > 1:
+            half = len(acc) // 2
+            acc = [acc[i] + acc[i + half] for i in range(half)]
+        return zero + acc[0]
+
+
+def _modelled(g: Gathered) -> bool:
+    dtypes = {g.dtype, *(d for _, d in g.argument_dtypes)}
+    return g.function == "binary_cross_entropy_with_logits" and dtypes <= set(MODELLED)
+
+
+def _reduced(g: Gathered, values: list[Scalar], dtype: str) -> list[Scalar]:
+    """The sum or mean of the elements as the kernel forms it; a one-element sum is the element
+    (either sign of a zero: whether 0 + v is folded is not modelled)."""
+    zero = to(0.0, dtype)
+    if len(values) == 1:
+        total = to(values[0], dtype)
+        totals = [total, zero + total] if total == 0 else [total]
+    else:
+        totals = [inductor_sum([to(v, dtype) for v in values], zero)]
+    if g.reduction == "mean":
+        with np.errstate(all="ignore"):
+            totals = [t / to(g.numel, dtype) for t in totals]
+    return totals
+
+
+def inductor_outcomes(g: Gathered, variant: Variant = INDUCTOR) -> Outcomes | None:
+    """Every output the compiled loss or gradient may give (each exp and log1p within its
+    bound), in the output's dtype; None where the model does not apply."""
+    if not _modelled(g):
+        return None
+    if g.quantity == "value":
+        dtype = g.argument_dtype("target")
+        if not g.elements:
+            if g.reduction == "none":
+                return None
+            return outcomes_of([to(np.nan if g.reduction == "mean" else 0.0, dtype)], dtype)
+        per = [_loss_values(e, variant) for e in g.elements]
+        if any(len(v) > MAX_COMBINATIONS for v in per):
+            return None
+        if g.reduction == "none":
+            return outcomes_of(per[0], dtype)
+        lows, highs, nan = [], [], False
+        for values in per:
+            numbers = [v for v in values if v == v]
+            nan = nan or len(numbers) < len(values)
+            if not numbers:  # NaN in every case: the reduction is NaN
+                return outcomes_of([to(np.nan, dtype)], dtype)
+            lows.append(min(numbers, key=float))
+            highs.append(max(numbers, key=float))
+        out = _reduced(g, lows, dtype) + _reduced(g, highs, dtype)
+        if nan:
+            out.append(to(np.nan, dtype))
+        return outcomes_of(out, dtype)
+    if g.quantity not in ("grad_input", "grad_target") or len(g.elements) != 1:
+        return None
+    e = g.single
+    if g.quantity == "grad_input":
+        return outcomes_of(_grad_input_values(g, e, variant), g.argument_dtype("input"))
+    return outcomes_of(_grad_target_values(g, e, variant), g.argument_dtype("target"))
+
+
+def inductor_value(g: Gathered, variant: Variant = INDUCTOR) -> Scalar | None:
+    """The output as the compiled kernels compute it, or None where the elementary functions'
+    last bits decide it (or the model does not apply)."""
+    outcomes = inductor_outcomes(g, variant)
+    return None if outcomes is None else outcomes.single()
+
+
+def sigmoid_exp_overflows(g: Gathered) -> bool:
+    """Some element's exp(-x) overflows in x's dtype (so the kernel's sigmoid(x) is 0)."""
+    for e in g.elements:
+        if np.isfinite(e.x) and -float(e.x) > float(np.log(np.finfo(e.x.dtype).max)):
+            return True
+    return False
