@@ -51,5 +51,6 @@ def merge_backend_runs(runs: list[BackendRun]) -> BackendRun:
                 known.max_ulp, known.worst = cls.max_ulp, cls.worst
     merged.counts = [VerdictCount(*k, count=v[0], max_ulp=v[1]) for k, v in sorted(counts.items())]
     merged.divergences = [classes[k] for k in sorted(classes)]
+    merged.untested = sorted(merged.untested, key=lambda row: row[:-1])  # as audit lists them
     merged.coverage = [[*cell, *n] for cell, n in sorted(coverage.items(), key=lambda kv: kv[0])]
     return merged

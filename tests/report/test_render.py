@@ -87,3 +87,20 @@ def test_several_reports_without_a_stem_exit_2(tmp_path, capsys):
     shutil.copy(CI_REPORT, a)
     assert main(["render", str(a), str(a)]) == 2
     assert "--report-stem" in capsys.readouterr().err
+
+
+def test_shards_split_by_dtype_render_as_the_whole_audit_untested_cells_included(tmp_path):
+    value = ["--function", "binary_cross_entropy", "--purpose", "value"]
+    main(["audit", "--backend", MINIMAL, "--profile", "ci", "--in-process", "--quiet", *value,
+          "--dtype", "float16", "--dtype", "bfloat16", "--report-dir", str(tmp_path / "whole"),
+          "--report-stem", "audit"])  # fmt: skip
+    shards = []
+    for dtype in ("float16", "bfloat16"):
+        main(["audit", "--backend", MINIMAL, "--profile", "ci", "--in-process", "--quiet", *value,
+              "--dtype", dtype, "--report-dir", str(tmp_path), "--report-stem", dtype])  # fmt: skip
+        shards.append(str(tmp_path / f"{dtype}.json"))
+    out = tmp_path / "merged"
+    main(["render", *shards, "--report-dir", str(out), "--report-stem", "audit"])
+    whole = json.loads((tmp_path / "whole" / "audit.json").read_text())
+    assert whole["runs"][0]["untested"]  # the toy declines gradients: cells stay untested
+    assert (out / "audit.json").read_bytes() == (tmp_path / "whole" / "audit.json").read_bytes()
