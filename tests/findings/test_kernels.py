@@ -51,3 +51,20 @@ def test_paddle_bce_loses_the_log1p_term_for_a_tiny_input():
     g = gathered(BCE, "value", "float32", x=2.0**-30, y=0.0)
     assert kernels.paddle_bce_value(g) == 0
     assert math.isclose(float(causes.repaired_paddle_bce("paddle", g)), 2.0**-30, rel_tol=1e-6)
+
+
+def test_tensorflow_sums_a_full_packet_in_vector_lanes():
+    """tf.reduce_sum of 8 float32 elements is one AVX2 packet: lane i holds element i and the
+    lanes are added as a halving tree ((0+4) + (2+6)) + ((1+5) + (3+7)). With 1 and seven
+    2**-24 (half an ulp of 1): 1 + 2**-24 ties to 1, the other pairs are 2**-23 exactly, so the
+    tree gives 1 + 2**-23 + 2**-22 = 1 + 3*2**-23, where adding in order would give 1."""
+    from conformance.findings.elements import Element, Gathered
+
+    def f32(v: float):
+        return np.float32(v)
+
+    values = [1.0] + [2.0**-24] * 7
+    elements = tuple(Element(f32(v), f32(0.0), None, None) for v in values)
+    g = Gathered(LOGITS, "float32", "value", "sum", elements, len(elements), True)
+    out = kernels.tf_reduce(g, lambda e: e.x)
+    assert out == f32(1.0 + 3 * 2.0**-23)
