@@ -746,6 +746,28 @@ def inductor_wide_grad_target(backend: str, g: Gathered) -> im.Outcomes | None:
     return im.inductor_outcomes(g, im.Variant(grad_target="wide"))
 
 
+def inductor_bce_clamped_grad_input(backend: str, g: Gathered) -> im.Outcomes | None:
+    """The same kernel with the derivative of the clamped loss, -y/x + (1 - y)/(1 - x) (a term
+    0 where its log is at the -100 floor), for the quotient with the 1e-12 floor."""
+    return im.inductor_outcomes(g, im.Variant(bce_grad_input="clamped"))
+
+
+def inductor_bce_clamped_grad_target(backend: str, g: Gathered) -> im.Outcomes | None:
+    """The same kernel with the loss's clamped logs, max(log1p(-x), -100) - max(log x, -100),
+    for -logit(x)."""
+    return im.inductor_outcomes(g, im.Variant(bce_grad_target="clamped"))
+
+
+def inductor_count_in_float32(backend: str, g: Gathered) -> im.Outcomes | None:
+    """The same kernel with a mean gradient divided by float(N), the count never in float16."""
+    return im.inductor_outcomes(g, im.Variant(count="float32"))
+
+
+def inductor_float16_mean_over_65504(g: Gathered, got: Scalar, ex: Any) -> bool:
+    """A float16 mean over more than 65504 elements (N converts to inf in float16)."""
+    return g.dtype == "float16" and g.reduction == "mean" and g.numel > 65504
+
+
 def inductor_sigmoid_exp_overflows(g: Gathered, got: Scalar, ex: Any) -> bool:
     """Finite inputs and exp(-x) overflows in x's dtype for some element."""
     return g.all_finite() and im.sigmoid_exp_overflows(g)
@@ -1281,6 +1303,44 @@ CAUSES: tuple[Cause, ...] = (
         condition=all_finite,
         formula=kernel,
         repaired=repaired_bce_target_gradient,
+        repaired_text="the clamped logs max(log1p(-x), -100) - max(log x, -100)",
+    ),
+    Cause(
+        id="inductor-bce-backward-epsilon-floor",
+        mechanism=(
+            "the compiled BCE backward (the decomposition of binary_cross_entropy_backward) "
+            "computes go*(x - y)/max(x(1 - x), 1e-12) in float32 or float64 (for float16 and "
+            "bfloat16 too, in float32): it ignores the -100 clamp and the floor replaces the "
+            "derivative wherever x(1 - x) < 1e-12 (-1e12 at x = 0, y = 1, where the "
+            "derivative is 0; -inf in float16, whose store cannot hold 1e12)"
+        ),
+        tier="defect",
+        backends=("torch-compile",),
+        source={"torch-compile": im.SOURCES["bce_backward"] + "; " + im.SOURCES["codegen"]},
+        functions=(BCE,),
+        quantities=("grad_input",),
+        condition=finite_inputs,
+        formula=inductor_kernel,
+        repaired=inductor_bce_clamped_grad_input,
+        repaired_text="the derivative of the clamped loss, the same epilogue",
+    ),
+    Cause(
+        id="inductor-bce-target-gradient-unclamped-logit",
+        mechanism=(
+            "the compiled BCE target gradient is -logit(x)*go*w = -log(x/(1 - x))*go*w "
+            "(Sleef's log) without the loss's -100 clamp, as in eager torch: +-inf at x = 0 "
+            "or 1 (NaN with a zero weight, or for a float16 mean over more than 65504 elements, "
+            "whose count the kernel converts to float16 inf), and e.g. 103.3 instead of 100 "
+            "at x = 1e-45"
+        ),
+        tier="defect",
+        backends=("torch-compile",),
+        source={"torch-compile": im.SOURCES["bce_target"] + "; " + im.SOURCES["codegen"]},
+        functions=(BCE,),
+        quantities=("grad_target",),
+        condition=finite_inputs,
+        formula=inductor_kernel,
+        repaired=inductor_bce_clamped_grad_target,
         repaired_text="the clamped logs max(log1p(-x), -100) - max(log x, -100)",
     ),
     Cause(
@@ -1833,6 +1893,39 @@ CAUSES: tuple[Cause, ...] = (
         formula=inductor_kernel,
         repaired=inductor_accurate_loss,
         repaired_text="-x*y*p + lw*log1p(e^x) for x < 0, the same reduction",
+    ),
+    Cause(
+        id="inductor-mean-grad-count-overflows-float16",
+        mechanism=(
+            "the compiled backward of a float16 mean divides the gradient by the element count "
+            "converted to float16 first (c10::convert<at::Half>(ks0), from the backward "
+            "formula's div_(numel) on a float16 tensor): beyond 65504 elements the divisor is "
+            "inf, so every gradient is 0 (NaN where the numerator is infinite)"
+        ),
+        tier="defect",
+        backends=("torch-compile",),
+        source={"torch-compile": im.SOURCES["backward"] + "; " + im.SOURCES["codegen"]},
+        quantities=("grad_input", "grad_target"),
+        condition=inductor_float16_mean_over_65504,
+        formula=inductor_kernel,
+        repaired=inductor_count_in_float32,
+        repaired_text="the same kernel dividing by float(N)",
+    ),
+    Cause(
+        id="inductor-bce-range-unchecked",
+        mechanism=(
+            "the decomposition of binary_cross_entropy leaves out eager's check that the input "
+            "lies in [0, 1] (commented out: data-dependent control flow) and, like eager, never "
+            "checks the target, so the compiled loss returns a value (NaN outside [0, 1] "
+            "through the logs, or a number from an out-of-range target)"
+        ),
+        tier="contract",
+        backends=("torch-compile",),
+        source={"torch-compile": im.SOURCES["bce_loss"]},
+        functions=(BCE,),
+        verdicts=("did_not_raise",),
+        probe=probability_or_target_outside_unit_interval,
+        probe_text="some input or target lies outside [0, 1]",
     ),
     Cause(
         id="inductor-loss-cast-to-target-dtype",

@@ -1,6 +1,7 @@
 """A model of the torch-compile backend: ``torch.compile(..., backend="inductor", dynamic=True)``
-of ``binary_cross_entropy_with_logits`` on the CPU, forward and backward (torch 2.13.0, the
-report's version), read from the C++ that Inductor generates (``TORCH_LOGS=output_code``).
+of ``binary_cross_entropy_with_logits`` and ``binary_cross_entropy`` on the CPU, forward and
+backward (torch 2.13.0, the report's version), read from the C++ that Inductor generates
+(``TORCH_LOGS=output_code``).
 
 The computation (SOURCES):
 
@@ -42,20 +43,58 @@ Because the elementary functions are bounded, the model evaluates every combinat
 allowed values and returns an output only where all give the same bits (``inductor_value``),
 else None; ``inductor_outcomes`` returns the whole set (an Outcomes) for a repaired variant.
 A reduction's outputs lie between the reduction of the elements' smallest values and that of
-their largest (a rounded sum in a fixed order is monotonic in each term). float16 and bfloat16
-(which Inductor computes in float32 between loads and stores) are not modelled: None.
+their largest (a rounded sum in a fixed order is monotonic in each term).
+
+float16 and bfloat16 with-logits cases (every argument of the one dtype; a case mixing a reduced
+type is not modelled: None), from the kernel generated for float16 (mean, weight and
+pos_weight): each argument is converted to float32 on load and the whole computation above runs
+in float32 (the reduction's accumulator and its division by float(N) too), rounded into the
+reduced type once at the store; but the backward's mean divisor is the count converted to the
+reduced type first (``c10::convert<at::Half>(ks0)``, the backward formula's ``div_(numel)`` on
+a float16 tensor), so a float16 mean over more than 65504 elements divides by inf.
+
+binary_cross_entropy (``bce_outcomes``; all four dtypes), from the kernels generated for
+float32, float16 and bfloat16 (none and mean reductions, with a weight):
+
+* forward: torch/_decomp/decompositions.py (binary_cross_entropy, under pw_cast_for_opmath:
+  every argument converted to the compute dtype, float32 for float16 and bfloat16, the result
+  rounded once into the promoted dtype)::
+
+      loss = ((y - 1)*maximum(log1p(-x), -100) - y*maximum(log(x), -100))*w
+
+  ``at::vec::maximum`` propagates NaN; log(0) = -inf meets the -100 floor. The input range check
+  of eager torch is commented out in the decomposition (data-dependent control flow), so an
+  input outside [0, 1] gives NaN rather than an error; the target is never checked. The sum and
+  mean are the 16-lane reduction above, in the compute dtype, then rounded into the result's.
+* grad_input: the decomposition of binary_cross_entropy_backward (pw_cast_for_opmath):
+  ``go*(x - y) / maximum(x*(1 - x), 1e-12)``, times w, / float(N) for a mean, all in the
+  compute dtype (the constant 1e-12 in float32 for float16 and bfloat16, so 1e-12 is not
+  flushed as eager float16 flushes it; a quotient of 1e12 then overflows float16 at the store).
+* grad_target: autograd's binary_cross_entropy_target_backward, ``-logit(x)`` (the logit
+  reference with eps -1: x clamped to [-1, 2], then ``log(x/(1 - x))``), ``.mul_(grad)``,
+  ``.mul_(weight)``, ``.div_(numel)`` in x's dtype, fused into the same kernel: computed in
+  float32 for float16 and bfloat16 without rounding between the steps, except that the count
+  is converted to x's dtype first (``c10::convert<at::BFloat16>(ks0)``: in float16 a count
+  beyond 65504 is inf) and an operand of a wider dtype rounds the in-place result back into
+  x's dtype (functionalization's copy back; read from the graph, not from a generated kernel,
+  and no recorded output in the audit decides it).
+* log is Sleef_logf16_u10 (and the float64 version), *bounded*: measured through torch.compile
+  against mpmath (200 bits), float32 within 0.59 ulp (31 of 6,000 positive arguments from the
+  smallest subnormal to 3.1e38, a quarter of them in [0.5, 1.5], not correctly rounded) and
+  float64 within 0.67 ulp (66 of 5,000 from 5e-324 to 1.8e308); the model allows LOG_ULPS (1
+  ulp, Sleef's stated bound for u10).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from mpmath import mp
 
 from conformance.backends.protocol import promoted_dtype
-from conformance.findings.arithmetic import Scalar, to
+from conformance.findings.arithmetic import REDUCED, Scalar, opmath, to
 from conformance.findings.elements import Element, Gathered
 from conformance.findings.outcomes import Outcomes, outcomes_of
 
@@ -75,6 +114,21 @@ SOURCES = {
         "aten/src/ATen/cpu/vec/vec512/vec512_float.h (exp: Sleef_expf16_u10, "
         "log1p: Sleef_log1pf16_u10)"
     ),
+    "bce_loss": (
+        "torch/_decomp/decompositions.py (binary_cross_entropy, pw_cast_for_opmath: "
+        "(target - 1)*maximum(log1p(-input), -100) - target*maximum(log(input), -100), times "
+        "weight, the input range check commented out)"
+    ),
+    "bce_backward": (
+        "torch/_decomp/decompositions.py (binary_cross_entropy_backward, pw_cast_for_opmath: "
+        "grad_output*(input - target)/clamp(input*(1 - input), min=1e-12), times weight, "
+        "/ numel for a mean)"
+    ),
+    "bce_target": (
+        "torch/csrc/autograd/FunctionsManual.cpp (binary_cross_entropy_target_backward: "
+        "-logit(input) times grad, weight, / numel); torch/_refs/__init__.py (logit: eps -1, "
+        "clamp(x, -1, 2), log(x/(1 - x)))"
+    ),
     "reduce": (
         "torch/_inductor/codegen/cpp.py (16-lane tmp_acc0_vec, sum_masked_reduce tail); "
         "aten/src/ATen/cpu/vec/functional_base.h (vec_reduce_all: lanes added pairwise); "
@@ -84,16 +138,22 @@ SOURCES = {
 
 EXP_ULPS = {"float32": 1.0, "float64": 1.0}  # Sleef exp u10 against the exact value
 LOG1P_ULPS = {"float32": 1.5, "float64": 1.0}  # Sleef log1p u10 against the exact value
+LOG_ULPS = {"float32": 1.0, "float64": 1.0}  # Sleef log u10 against the exact value
 LANES = 16  # the reduction's vector accumulator (AVX-512 float32)
 MAX_COMBINATIONS = 4096
-MODELLED = ("float32", "float64")
+MODELLED = ("float32", "float64")  # binary_cross_entropy_with_logits
+BCE_MODELLED = ("float16", "bfloat16", "float32", "float64")  # binary_cross_entropy
+BCE = "binary_cross_entropy"
+LOGITS = "binary_cross_entropy_with_logits"
+EPSILON = 1e-12  # binary_cross_entropy_backward's decomposition: clamp(x*(1 - x), min=1e-12)
+LOG_FLOOR = -100.0  # the decomposition's clamp of each log: maximum(log, -100)
 
 Elementary = Callable[[Scalar], list[Scalar]]
 
 
 def bounded(fn: str, v: Scalar, ulps: float) -> list[Scalar]:
     """Every float of v's dtype within ``ulps`` ulp (of the correctly rounded value's binade)
-    of fn(v) (exp or log1p); an exact special value alone."""
+    of fn(v) (exp, log or log1p); an exact special value alone."""
     dtype = v.dtype.name
     a = float(v)
     if a != a:
@@ -101,6 +161,10 @@ def bounded(fn: str, v: Scalar, ulps: float) -> list[Scalar]:
     if fn == "exp":
         if a in (np.inf, -np.inf) or a == 0:
             return [to(np.inf if a > 0 else (0.0 if a < 0 else 1.0), dtype)]
+    elif fn == "log":
+        if a <= 0 or a == np.inf or a == 1:
+            special = -np.inf if a == 0 else (np.nan if a < 0 else (np.inf if a > 1 else 0.0))
+            return [to(special, dtype)]
     elif a == 0 or a == np.inf:
         return [v]
     elif a <= -1:
@@ -130,6 +194,10 @@ def sleef_log1p(v: Scalar) -> list[Scalar]:
     return bounded("log1p", v, LOG1P_ULPS[v.dtype.name])
 
 
+def sleef_log(v: Scalar) -> list[Scalar]:
+    return bounded("log", v, LOG_ULPS[v.dtype.name])
+
+
 def exact_elementary(fn: str) -> Elementary:
     """fn correctly rounded (a repaired kernel, or a correctly rounded libm)."""
 
@@ -149,6 +217,10 @@ class Variant:
     grad_input: str = "inductor"  # "wide": 320-bit derivative; "no_overflow": e^x/(1 + e^x)
     grad_target: str = "inductor"  # "wide": -x + (p - 1)*softplus(-x) at 320 bits
     nan_target_read: bool = False  # the target gradient NaN where the target is NaN
+    log: Elementary = sleef_log
+    bce_grad_input: str = "inductor"  # "clamped": the derivative of the clamped loss
+    bce_grad_target: str = "inductor"  # "clamped": max(log1p(-x), -100) - max(log x, -100)
+    count: str = "inductor"  # "float32": a gradient's mean divisor float(N), never float16(N)
 
 
 INDUCTOR = Variant()
@@ -224,7 +296,7 @@ def _loss_values(e: Element, variant: Variant) -> list[Scalar]:
     return [to(v, y.dtype.name) for v in out]
 
 
-def _epilogue(g: Gathered, e: Element, v: Scalar) -> Scalar:
+def _epilogue(g: Gathered, e: Element, v: Scalar, variant: Variant = INDUCTOR) -> Scalar:
     """Times the upstream gradient, times the weight (each in place), / float(N) for a mean."""
     with np.errstate(all="ignore"):
         if e.go is not None:
@@ -232,8 +304,16 @@ def _epilogue(g: Gathered, e: Element, v: Scalar) -> Scalar:
         if e.w is not None:
             v = _in_place(v, v * e.w)
         if g.reduction == "mean":
-            v = v / to(g.numel, v.dtype.name)
+            v = v / _count(g, v.dtype.name, variant)
     return v
+
+
+def _count(g: Gathered, dtype: str, variant: Variant = INDUCTOR) -> Scalar:
+    """The backward's mean divisor in ``dtype``: the count converted into the gradient's dtype
+    first (``c10::convert<at::Half>(ks0)`` in a float16 kernel: inf beyond 65504)."""
+    if g.dtype in REDUCED and variant.count == "inductor":
+        return to(to(g.numel, g.dtype), dtype)
+    return to(g.numel, dtype)
 
 
 def _wide_derivative(e: Element) -> Scalar:
@@ -269,7 +349,7 @@ def _grad_input_values(g: Gathered, e: Element, variant: Variant) -> list[Scalar
                     raw.append(((t + _one(t)) - e.y) * s - t)
                 else:
                     raw.append(s - e.y)
-    return [to(_epilogue(g, e, v), g.argument_dtype("input")) for v in raw]
+    return [to(_epilogue(g, e, v, variant), g.argument_dtype("input")) for v in raw]
 
 
 def _grad_target_values(g: Gathered, e: Element, variant: Variant) -> list[Scalar]:
@@ -283,7 +363,7 @@ def _grad_target_values(g: Gathered, e: Element, variant: Variant) -> list[Scala
             for a in log_sigmoid_values(-e.x, variant):
                 for b in log_sigmoid_values(e.x, variant):
                     raw.append(a - b * e.p)
-    out = [to(_epilogue(g, e, v), g.argument_dtype("target")) for v in raw]
+    out = [to(_epilogue(g, e, v, variant), g.argument_dtype("target")) for v in raw]
     if variant.nan_target_read and e.y != e.y:
         out = [to(np.nan, g.argument_dtype("target"))]
     return out
@@ -304,12 +384,37 @@ def inductor_sum(values: list[Scalar], zero: Scalar) -> Scalar:
 
 def _modelled(g: Gathered) -> bool:
     dtypes = {g.dtype, *(d for _, d in g.argument_dtypes)}
-    return g.function == "binary_cross_entropy_with_logits" and dtypes <= set(MODELLED)
+    if g.function == BCE:
+        return dtypes <= set(BCE_MODELLED)
+    if g.function != LOGITS:
+        return False
+    return dtypes <= set(MODELLED) or (len(dtypes) == 1 and g.dtype in REDUCED)
 
 
-def _reduced(g: Gathered, values: list[Scalar], dtype: str) -> list[Scalar]:
-    """The sum or mean of the elements as the kernel forms it; a one-element sum is the element
-    (either sign of a zero: whether 0 + v is folded is not modelled)."""
+def _widened(g: Gathered) -> Gathered:
+    """A float16 or bfloat16 case as its kernel computes it: every argument converted to float32
+    on load (outputs still rounded into the arguments' dtypes, which ``g`` keeps)."""
+    if g.dtype not in REDUCED:
+        return g
+
+    def wide(v: Scalar | None) -> Scalar | None:
+        return None if v is None else to(v, "float32")
+
+    elements = tuple(
+        Element(wide(e.x), wide(e.y), wide(e.w), wide(e.p), wide(e.go)) for e in g.elements
+    )
+    return replace(g, elements=elements)
+
+
+def _reduced(g: Gathered, values: list[Scalar], dtype: str, out: str | None = None) -> list[Scalar]:
+    """The sum or mean of the elements as the kernel forms it in ``dtype`` (then rounded into
+    ``out`` where given); a one-element sum is the element (either sign of a zero: whether
+    0 + v is folded is not modelled)."""
+    totals = _reduced_in(g, values, dtype)
+    return totals if out is None else [to(t, out) for t in totals]
+
+
+def _reduced_in(g: Gathered, values: list[Scalar], dtype: str) -> list[Scalar]:
     zero = to(0.0, dtype)
     if len(values) == 1:
         total = to(values[0], dtype)
@@ -322,13 +427,190 @@ def _reduced(g: Gathered, values: list[Scalar], dtype: str) -> list[Scalar]:
     return totals
 
 
+# ------------------------------------------------------------------ binary_cross_entropy
+
+
+def _dtypes(*values: Scalar | None) -> set[str]:
+    return {v.dtype.name for v in values if v is not None}
+
+
+def _compute(dtypes: set[str]) -> str:
+    """The dtype the kernel computes in: the promoted dtype, float32 for float16 and bfloat16
+    (pw_cast_for_opmath, and Inductor's C++ converts every reduced-precision load to float)."""
+    return opmath(promoted_dtype(dtypes))
+
+
+def _maximum(a: Scalar, b: Scalar) -> Scalar:
+    """``at::vec::maximum``: NaN propagates."""
+    if a != a:
+        return a
+    return a if a > b else b
+
+
+def _log_floor_values(fn: Elementary, v: Scalar) -> list[Scalar]:
+    """Every allowed ``maximum(fn(v), -100)``."""
+    floor = to(LOG_FLOOR, v.dtype.name)
+    return [_maximum(r, floor) for r in fn(v)]
+
+
+def _bce_loss_values(e: Element, c: str, variant: Variant) -> list[Scalar]:
+    """Every allowed ``((y - 1)*max(log1p(-x), -100) - y*max(log x, -100))*w`` in ``c``
+    (torch/_decomp/decompositions.py, binary_cross_entropy, as generated)."""
+    x, y = to(e.x, c), to(e.y, c)
+    out = []
+    with np.errstate(all="ignore"):
+        t = y - _one(y)
+        for a in _log_floor_values(variant.log1p, -x):
+            for b in _log_floor_values(variant.log, x):
+                v = t * a - y * b
+                out.append(v * to(e.w, c) if e.w is not None else v)
+    return out
+
+
+def _bce_value(g: Gathered, variant: Variant) -> Outcomes | None:
+    """The loss: every element in the compute dtype, reduced there (16 lanes, / float(N)), then
+    rounded once into the promoted dtype (the decomposition's result dtype)."""
+    dtypes = {g.dtype, *(d for _, d in g.argument_dtypes)}
+    out_dtype = promoted_dtype(dtypes)
+    c = opmath(out_dtype)
+    if not g.elements:
+        if g.reduction == "none":
+            return None
+        return outcomes_of([to(np.nan if g.reduction == "mean" else 0.0, out_dtype)], out_dtype)
+    per = [_bce_loss_values(e, c, variant) for e in g.elements]
+    if g.reduction == "none":
+        return outcomes_of([to(v, out_dtype) for v in per[0]], out_dtype)
+    return _reduced_outcomes(g, per, c, out_dtype)
+
+
+def _reduced_outcomes(g: Gathered, per: list[list[Scalar]], c: str, out: str) -> Outcomes:
+    """The reduction of the elements' allowed values: between the reduction of their smallest
+    and that of their largest, NaN if some element may be NaN."""
+    lows, highs, nan = [], [], False
+    for values in per:
+        numbers = [v for v in values if v == v]
+        nan = nan or len(numbers) < len(values)
+        if not numbers:  # NaN in every case: the reduction is NaN
+            return outcomes_of([to(np.nan, out)], out)
+        lows.append(min(numbers, key=float))
+        highs.append(max(numbers, key=float))
+    totals = _reduced(g, lows, c, out) + _reduced(g, highs, c, out)
+    if nan:
+        totals.append(to(np.nan, out))
+    return outcomes_of(totals, out)
+
+
+def _clamped_derivative(x: Scalar, y: Scalar) -> Scalar:
+    """-y/x + (1 - y)/(1 - x), each term 0 where its log is at the -100 floor (a clamped term
+    is constant in x), in x's dtype (the logs correctly rounded decide the floor)."""
+    one, zero = _one(x), _zero(x)
+    floor = to(LOG_FLOOR, x.dtype.name)
+    with np.errstate(all="ignore"):
+        a = -y / x if bounded("log", x, 0.5)[0] > floor else zero
+        b = (one - y) / (one - x) if bounded("log1p", -x, 0.5)[0] > floor else zero
+        return a + b
+
+
+def _bce_grad_input(g: Gathered, variant: Variant) -> Outcomes:
+    """torch/_decomp/decompositions.py (binary_cross_entropy_backward, pw_cast_for_opmath):
+    ``go*(x - y) / maximum(x*(1 - x), 1e-12)``, ``* w``, ``/ float(N)`` for a mean, in the
+    compute dtype; rounded into the promoted dtype, then into the input's."""
+    e = g.single
+    dtypes = _dtypes(e.x, e.y, e.w, e.go)
+    c = _compute(dtypes)
+    x, y = to(e.x, c), to(e.y, c)
+    with np.errstate(all="ignore"):
+        if variant.bce_grad_input == "clamped":
+            v = _clamped_derivative(x, y)
+            if e.go is not None:
+                v = to(e.go, c) * v
+        else:
+            d = x - y
+            if e.go is not None:
+                d = to(e.go, c) * d
+            v = d / _maximum(x * (_one(x) - x), to(EPSILON, c))
+        if e.w is not None:
+            v = v * to(e.w, c)
+        if g.reduction == "mean":
+            v = v / to(g.numel, c)
+    out = g.argument_dtype("input")
+    return outcomes_of([to(to(v, promoted_dtype(dtypes)), out)], out)
+
+
+def _in_place_step(v: Scalar, d: str, other: Scalar, op: Callable) -> Scalar:
+    """``t.op_(other)`` on a tensor t of dtype d held in opmath(d) (v): the operation in the
+    wider dtype and rounded back into d where other is wider, else in opmath(d) unrounded
+    (Inductor fuses the steps and converts to d only at the store)."""
+    p = promoted_dtype({d, other.dtype.name})
+    with np.errstate(all="ignore"):
+        if p == d:
+            return op(v, to(other, opmath(d)))
+        w = opmath(p)
+        return to(to(op(to(v, w), to(other, w)), d), opmath(d))
+
+
+def _bce_target_raw(x: Scalar, c: str, variant: Variant) -> list[Scalar]:
+    """``-logit(x)`` as generated: x clamped to [-1, 2] (the logit reference's eps = -1), then
+    ``-log(x/(1 - x))``; the repair: ``max(log1p(-x), -100) - max(log x, -100)``."""
+    x = to(x, c)
+    one = _one(x)
+    with np.errstate(all="ignore"):
+        if variant.bce_grad_target == "clamped":
+            return [
+                a - b
+                for a in _log_floor_values(variant.log1p, -x)
+                for b in _log_floor_values(variant.log, x)
+            ]
+        if x == x:
+            x = min(max(x, to(-1.0, c)), to(2.0, c))
+        return [-r for r in variant.log(x / (one - x))]
+
+
+def _bce_grad_target(g: Gathered, variant: Variant) -> Outcomes:
+    """torch/csrc/autograd/FunctionsManual.cpp (binary_cross_entropy_target_backward):
+    ``-logit(x)``, then ``.mul_(grad)``, ``.mul_(weight)``, ``.div_(numel)`` in x's dtype (the
+    count converted into x's dtype first), fused into one kernel in opmath; stored in x's dtype,
+    then cast to the target's."""
+    e = g.single
+    d = e.x.dtype.name
+    c = opmath(d)
+    out = []
+    for v in _bce_target_raw(e.x, c, variant):
+        if e.go is not None:
+            v = _in_place_step(v, d, e.go, lambda a, b: a * b)
+        if e.w is not None:
+            v = _in_place_step(v, d, e.w, lambda a, b: a * b)
+        if g.reduction == "mean":
+            with np.errstate(all="ignore"):
+                v = v / _count(g, c, variant)
+        # the recorded gradient is read in the case's dtype: the target's value, held there
+        out.append(to(to(to(v, d), g.argument_dtype("target")), g.dtype))
+    return outcomes_of(out, g.dtype)
+
+
+def bce_outcomes(g: Gathered, variant: Variant = INDUCTOR) -> Outcomes | None:
+    """Every output the compiled binary_cross_entropy (or its input or target gradient) may give,
+    each log and log1p within its bound; None where the model does not apply."""
+    if g.quantity == "value":
+        return _bce_value(g, variant)
+    if g.quantity not in ("grad_input", "grad_target") or len(g.elements) != 1:
+        return None
+    if g.quantity == "grad_input":
+        return _bce_grad_input(g, variant)
+    return _bce_grad_target(g, variant)
+
+
 def inductor_outcomes(g: Gathered, variant: Variant = INDUCTOR) -> Outcomes | None:
     """Every output the compiled loss or gradient may give (each exp and log1p within its
     bound), in the output's dtype; None where the model does not apply."""
     if not _modelled(g):
         return None
+    if g.function == BCE:
+        return bce_outcomes(g, variant)
+    g = _widened(g)
     if g.quantity == "value":
         dtype = g.argument_dtype("target")
+        c = opmath(dtype)
         if not g.elements:
             if g.reduction == "none":
                 return None
@@ -337,19 +619,8 @@ def inductor_outcomes(g: Gathered, variant: Variant = INDUCTOR) -> Outcomes | No
         if any(len(v) > MAX_COMBINATIONS for v in per):
             return None
         if g.reduction == "none":
-            return outcomes_of(per[0], dtype)
-        lows, highs, nan = [], [], False
-        for values in per:
-            numbers = [v for v in values if v == v]
-            nan = nan or len(numbers) < len(values)
-            if not numbers:  # NaN in every case: the reduction is NaN
-                return outcomes_of([to(np.nan, dtype)], dtype)
-            lows.append(min(numbers, key=float))
-            highs.append(max(numbers, key=float))
-        out = _reduced(g, lows, dtype) + _reduced(g, highs, dtype)
-        if nan:
-            out.append(to(np.nan, dtype))
-        return outcomes_of(out, dtype)
+            return outcomes_of([to(v, dtype) for v in per[0]], dtype)
+        return _reduced_outcomes(g, per, c, dtype)
     if g.quantity not in ("grad_input", "grad_target") or len(g.elements) != 1:
         return None
     e = g.single
@@ -366,8 +637,10 @@ def inductor_value(g: Gathered, variant: Variant = INDUCTOR) -> Scalar | None:
 
 
 def sigmoid_exp_overflows(g: Gathered) -> bool:
-    """Some element's exp(-x) overflows in x's dtype (so the kernel's sigmoid(x) is 0)."""
+    """Some element's exp(-x) overflows in the compute dtype (float32 for float16 and
+    bfloat16), so the kernel's sigmoid(x) is 0."""
+    largest = float(np.finfo(np.float64 if g.dtype == "float64" else np.float32).max)
     for e in g.elements:
-        if np.isfinite(e.x) and -float(e.x) > float(np.log(np.finfo(e.x.dtype).max)):
+        if np.isfinite(e.x) and -float(e.x) > float(np.log(largest)):
             return True
     return False
