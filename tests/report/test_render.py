@@ -104,3 +104,17 @@ def test_shards_split_by_dtype_render_as_the_whole_audit_untested_cells_included
     whole = json.loads((tmp_path / "whole" / "audit.json").read_text())
     assert whole["runs"][0]["untested"]  # the toy declines gradients: cells stay untested
     assert (out / "audit.json").read_bytes() == (tmp_path / "whole" / "audit.json").read_bytes()
+
+
+def test_shards_split_by_purpose_render_as_the_whole_audit(tmp_path):
+    cell = ["--backend", MINIMAL, "--profile", "ci", "--in-process", "--quiet", "--dtype",
+            "float32", "--dtype", "float16"]  # fmt: skip
+    main(["audit", *cell, "--purpose", "edge", "--purpose", "special",
+          "--report-dir", str(tmp_path / "whole"), "--report-stem", "audit"])  # fmt: skip
+    for purpose in ("edge", "special"):
+        main(["audit", *cell, "--purpose", purpose, "--report-dir", str(tmp_path),
+              "--report-stem", purpose])  # fmt: skip
+    out = tmp_path / "merged"
+    main(["render", str(tmp_path / "edge.json"), str(tmp_path / "special.json"),
+          "--report-dir", str(out), "--report-stem", "audit"])  # fmt: skip
+    assert (out / "audit.json").read_bytes() == (tmp_path / "whole" / "audit.json").read_bytes()
