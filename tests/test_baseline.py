@@ -275,3 +275,30 @@ def test_the_published_identity_violations_are_not_expected_of_an_audit():
     disappeared = [c for c, _ in result.backends[0].disappeared]
     assert not [c for c in disappeared if c.startswith("identity/")]
     assert [c for c in result.backends[0].other_profiles if c.startswith("identity/")]
+
+
+def _hunted(report, purposes, cells):
+    from conformance.records import PurposeCount
+
+    report.runs[0].purposes = [
+        PurposeCount(f, d, p, 1, 1, 0, 1) for f, d in cells for p in purposes
+    ]
+    return report
+
+
+def test_a_run_restricted_to_some_purposes_judges_no_baseline_class_not_seen():
+    from conformance.hunt.purposes import PURPOSES
+
+    report = _hunted(make_report(classes=()), PURPOSES[:2], [("binary_cross_entropy", "float32")])
+    result = gate(report, parse_baseline(baseline_data(classes=(CLAMP, GRAD))))
+    assert result.backends[0].disappeared == []
+    assert result.backends[0].not_hunted == [CLAMP, GRAD]
+    assert "(2 more in cells or purposes this run did not hunt: not judged)" in result.render()
+
+
+def test_a_cell_hunted_with_every_purpose_still_reports_its_classes_not_seen():
+    from conformance.hunt.purposes import PURPOSES
+
+    report = _hunted(make_report(classes=()), PURPOSES, [("binary_cross_entropy", "float32")])
+    result = gate(report, parse_baseline(baseline_data(classes=(CLAMP, GRAD))))
+    assert [c for c, _ in result.backends[0].disappeared] == [CLAMP, GRAD]

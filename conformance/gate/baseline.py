@@ -188,6 +188,7 @@ class BackendGate:
     known: list[str] = field(default_factory=list)
     disappeared: list[tuple[str, BaselineEntry]] = field(default_factory=list)
     other_profiles: list[str] = field(default_factory=list)  # not expected at this profile
+    not_hunted: list[str] = field(default_factory=list)  # cells or purposes this run skipped
     warnings: list[str] = field(default_factory=list)
 
 
@@ -220,6 +221,12 @@ class GateResult:
                 + (
                     f" ({len(b.other_profiles)} more found only by other profiles)"
                     if b.other_profiles
+                    else ""
+                )
+                + (
+                    f" ({len(b.not_hunted)} more in cells or purposes this run did not hunt: "
+                    "not judged)"
+                    if b.not_hunted
                     else ""
                 )
             )
@@ -291,9 +298,31 @@ def _gate_run(
         else:
             result.new.append(item)
     unseen = [(c, e) for c, e in expected.classes.items() if c not in everything]
+    hunted = _fully_hunted_cells(run)
+    if hunted is not None:  # a run restricted by --function, --dtype or --purpose
+        result.not_hunted = [c for c, _ in unseen if tuple(c.split("/")[:2]) not in hunted]
+        unseen = [(c, e) for c, e in unseen if tuple(c.split("/")[:2]) in hunted]
     result.disappeared = [(c, e) for c, e in unseen if e.expected_at(profile)]
     result.other_profiles = [c for c, e in unseen if not e.expected_at(profile)]
     return result
+
+
+def _fully_hunted_cells(run: BackendRun) -> set[tuple[str, str]] | None:
+    """The (function, dtype) cells the run hunted with every purpose, or None where it hunted
+    every cell so (or recorded no purposes: an older report). A baseline class records no
+    purpose, so only a class of such a cell can be judged not seen."""
+    from conformance.backends.protocol import DTYPES, FUNCTIONS
+    from conformance.hunt.purposes import PURPOSES
+
+    if not run.purposes:
+        return None
+    by_cell: dict[tuple[str, str], set[str]] = {}
+    for p in run.purposes:
+        by_cell.setdefault((p.function, p.dtype), set()).add(p.purpose)
+    full = {cell for cell, purposes in by_cell.items() if purposes >= set(PURPOSES)}
+    if len(full) == len(FUNCTIONS) * len(DTYPES):
+        return None
+    return full
 
 
 def gate(
