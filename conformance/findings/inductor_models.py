@@ -94,6 +94,7 @@ import numpy as np
 from mpmath import mp
 
 from conformance.backends.protocol import promoted_dtype
+from conformance.findings import outcomes
 from conformance.findings.arithmetic import REDUCED, Scalar, opmath, to
 from conformance.findings.elements import Element, Gathered
 from conformance.findings.outcomes import Outcomes, outcomes_of
@@ -153,37 +154,8 @@ Elementary = Callable[[Scalar], list[Scalar]]
 
 def bounded(fn: str, v: Scalar, ulps: float) -> list[Scalar]:
     """Every float of v's dtype within ``ulps`` ulp (of the correctly rounded value's binade)
-    of fn(v) (exp, log or log1p); an exact special value alone."""
-    dtype = v.dtype.name
-    a = float(v)
-    if a != a:
-        return [v]
-    if fn == "exp":
-        if a in (np.inf, -np.inf) or a == 0:
-            return [to(np.inf if a > 0 else (0.0 if a < 0 else 1.0), dtype)]
-    elif fn == "log":
-        if a <= 0 or a == np.inf or a == 1:
-            special = -np.inf if a == 0 else (np.nan if a < 0 else (np.inf if a > 1 else 0.0))
-            return [to(special, dtype)]
-    elif a == 0 or a == np.inf:
-        return [v]
-    elif a <= -1:
-        return [to(-np.inf if a == -1 else np.nan, dtype)]
-    with mp.workprec(320):
-        exact = getattr(mp, fn)(mp.mpf(a))
-        rounded = to(exact, dtype)
-        if not np.isfinite(rounded) or rounded == 0:
-            return [rounded]
-        unit = mp.mpf(float(np.spacing(abs(rounded))))
-        out = [rounded]
-        for direction in (np.inf, -np.inf):
-            f = rounded
-            while True:
-                f = np.nextafter(f, np.asarray(direction, dtype=rounded.dtype)[()])
-                if not np.isfinite(f) or abs(mp.mpf(float(f)) - exact) > ulps * unit:
-                    break
-                out.append(f)
-    return out
+    of fn(v) (exp, log or log1p), the bound included; an exact special value alone."""
+    return outcomes.bounded(fn, v, ulps, inclusive=True)
 
 
 def sleef_exp(v: Scalar) -> list[Scalar]:

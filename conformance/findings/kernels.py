@@ -34,6 +34,7 @@ from conformance.findings.arithmetic import (
 )
 from conformance.findings.elements import Element, Gathered
 from conformance.findings.onnx_models import ort_logits_value
+from conformance.findings.outcomes import floats_near
 
 Model = Callable[[Gathered], Scalar | None]
 REDUCED_TYPES = REDUCED
@@ -580,16 +581,7 @@ def _packet_candidates(fn: Callable[[Scalar], Scalar], v: Scalar, r: Scalar) -> 
         exact = getattr(mp, fn.__name__)(mp.mpf(float(v)))
         if exact == mp.mpf(float(r)):
             return [r]
-        unit = mp.mpf(float(np.spacing(abs(r))))
-        out = [r]
-        for direction in (np.inf, -np.inf):
-            f = r
-            while True:
-                f = np.nextafter(f, np.asarray(direction, dtype=r.dtype)[()])
-                if not np.isfinite(f) or abs(mp.mpf(float(f)) - exact) >= ulps * unit:
-                    break
-                out.append(f)
-    return out
+        return floats_near(r, exact, ulps, inclusive=False)
 
 
 def _packet_choice(candidates: list[Scalar]) -> Scalar:

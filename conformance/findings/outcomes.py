@@ -6,7 +6,8 @@ combination; ``Outcomes`` holds the range of the results (and whether NaN is amo
 ``single()`` is the prediction where all combinations agree bit for bit; ``admits(got)`` is what
 a repaired formula is checked with (conformance.findings.attribution): the recorded output must
 not be among the repaired formula's outputs. ``summation_orders`` gives a sum in the orders the
-models try: in order, reversed, and in 2, 4, 8 and 16 vector lanes.
+models try: in order, reversed, and in 2, 4, 8 and 16 vector lanes. ``bounded`` and
+``floats_near`` give the values a bounded elementary function may return.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from mpmath import mp
 
 from conformance.findings.arithmetic import Scalar, same_bits, to
 
@@ -78,3 +80,48 @@ def summation_orders(values: list[Scalar], zero: Scalar) -> list[Scalar]:
         return [values[0]]
     orders = [_lanes(values, 1, zero), _lanes(values[::-1], 1, zero)]
     return orders + [_lanes(values, n, zero) for n in (2, 4, 8, 16)]
+
+
+def floats_near(rounded: Scalar, exact, ulps: float, inclusive: bool) -> list[Scalar]:
+    """``rounded`` and every float of its dtype whose distance to ``exact`` (an mpmath number)
+    is below ``ulps`` times the spacing at ``rounded`` (up to it where ``inclusive``), walking
+    out from ``rounded`` in both directions."""
+    unit = mp.mpf(float(np.spacing(abs(rounded))))
+    out = [rounded]
+    for direction in (np.inf, -np.inf):
+        f = rounded
+        while True:
+            f = np.nextafter(f, np.asarray(direction, dtype=rounded.dtype)[()])
+            if not np.isfinite(f):
+                break
+            distance = abs(mp.mpf(float(f)) - exact)
+            if distance > ulps * unit or (not inclusive and distance == ulps * unit):
+                break
+            out.append(f)
+    return out
+
+
+def bounded(fn: str, v: Scalar, ulps: float, inclusive: bool) -> list[Scalar]:
+    """Every float of v's dtype within ``ulps`` ulp (of the correctly rounded value's binade)
+    of fn(v), for fn exp, log or log1p (``floats_near``); an exact special value alone."""
+    dtype = v.dtype.name
+    a = float(v)
+    if a != a:
+        return [v]
+    if fn == "exp":
+        if a in (np.inf, -np.inf) or a == 0:
+            return [to(np.inf if a > 0 else (0.0 if a < 0 else 1.0), dtype)]
+    elif fn == "log":
+        if a <= 0 or a == np.inf or a == 1:
+            special = -np.inf if a == 0 else (np.nan if a < 0 else (np.inf if a > 1 else 0.0))
+            return [to(special, dtype)]
+    elif a == 0 or a == np.inf:
+        return [v]
+    elif a <= -1:
+        return [to(-np.inf if a == -1 else np.nan, dtype)]
+    with mp.workprec(320):
+        exact = getattr(mp, fn)(mp.mpf(a))
+        rounded = to(exact, dtype)
+        if not np.isfinite(rounded) or rounded == 0:
+            return [rounded]
+        return floats_near(rounded, exact, ulps, inclusive)
