@@ -34,7 +34,6 @@ from conformance.findings.arithmetic import (
 )
 from conformance.findings.elements import Element, Gathered
 from conformance.findings.onnx_models import ort_logits_value
-from conformance.findings.outcomes import floats_near
 
 Model = Callable[[Gathered], Scalar | None]
 REDUCED_TYPES = REDUCED
@@ -477,13 +476,13 @@ def paddle_bce_grad_weight(g: Gathered) -> Scalar:
 # Vector packets (the wheel's Eigen is built for AVX2: 8 float32, half or bfloat16 lanes, 4
 # float64): an elementwise kernel over a tensor of at least one packet evaluates its whole packets
 # with Eigen's own exp/log/log1p polynomials, not the libm functions. They are not reproduced but
-# *bounded* (TF_PACKET_ULPS, measured against the exact value on tf 2.21 itself): with
-# TF_PACKET_BOUNDS on, where the loss has TF_LANES elements or more, every exp/log/log1p may be
-# any float within the bound (_libm), each element gives the set of its values, and the model
-# answers only where all of them give the same output (else Undetermined). It is OFF: the models
-# still take the packet functions correctly rounded there (they differ from Eigen's in about 30%
-# of float32/float64 arguments), a known gap in soundness until Eigen's polynomials (pexp, plog,
-# generic_plog1p) are reproduced. A full reduction (tf.reduce_sum, reduce_mean's sum) is
+# reproduced: the models take them correctly rounded there, though they differ from it in about
+# 30% of float32/float64 arguments (measured on tf 2.21, 6,000 arguments each, normal results:
+# float32 exp 1.08, log1p 2.80, log 2.19 ulp; float64 exp 1.13, log1p 1.88, log 1.39 ulp). A
+# known gap in soundness until Eigen's polynomials (pexp, plog, generic_plog1p) are reproduced:
+# bounding the values instead (every float within those bounds, where the tensor holds a packet
+# or more) was tried and explained 666 instead of 751 deep classes, because Gathered does not
+# record where in a packet an element lies. A full reduction (tf.reduce_sum, reduce_mean's sum) is
 # Eigen's InnerMostDimReducer: see _tf_eigen_sum; it reproduced tf 2.21's bits on every one of
 # 1,700 random float16/float32/float64/bfloat16 arrays of 2 to 1,000 elements. Larger tensors are
 # split into halves (a tree over 1,024 packets) or across threads: not modelled (Undetermined).
@@ -519,28 +518,19 @@ class NearMidpoint(ArithmeticError):
 
 
 class Undetermined(NearMidpoint):
-    """The output depends on what the model bounds but does not reproduce (Eigen's vectorized
-    elementary functions, the split of a large reduction): like NearMidpoint, the model refuses
-    (a subclass, so that whoever catches the one catches the other)."""
+    """The output depends on what the model does not reproduce (the split of a large
+    reduction): like NearMidpoint, the model refuses (a subclass, so that whoever catches the
+    one catches the other)."""
 
 
 TF_LANES = {"float32": 8, "float16": 8, "bfloat16": 8, "float64": 4}  # AVX2 packet sizes
-TF_PACKET_ULPS = {  # Eigen's packet functions against the exact value, with a margin
-    # measured (tf 2.21, 6,000 arguments each, normal results): float32 exp 1.08, log1p 2.80,
-    # log 2.19 ulp; float64 exp 1.13, log1p 1.88, log 1.39 ulp
-    "exp": {"float32": 1.5, "float64": 1.5},
-    "log1p": {"float32": 3.5, "float64": 2.5},
-    "log": {"float32": 3.0, "float64": 2.0},
-}
 TF_MAX_FULL_REDUCTION = 1024  # elements: beyond, Eigen may split the sum (tree, threads)
-MAX_PACKET_PATHS = 4096  # an element's combinations of bounded function values
 
 
 LIBM_MARGIN = 0.02  # ulp: glibc's exp, log, log1p are within about 0.52 ulp, not correctly rounded
 
 
 _LIBM = {"strict": False, "flips": 0, "seen": 0}  # see tf_kernel
-_PACKET: dict = {"on": False, "choices": [], "radix": []}  # see _tf_element_values
 
 
 def _libm(fn: Callable[[Scalar], Scalar], v: Scalar, final: str | None = None) -> Scalar:
@@ -550,8 +540,6 @@ def _libm(fn: Callable[[Scalar], Scalar], v: Scalar, final: str | None = None) -
     is counted as ambiguous, and taken as its other neighbour where tf_kernel flips it; both
     neighbours giving the same value in ``final`` (float16, bfloat16) is no ambiguity."""
     r = fn(v)
-    if _LIBM["strict"] and _PACKET["on"]:
-        return _packet_choice(_packet_candidates(fn, v, r))
     if not _LIBM["strict"] or not np.isfinite(r) or r == 0 or not np.isfinite(v):
         return r
     with mp.workprec(320):
@@ -567,76 +555,6 @@ def _libm(fn: Callable[[Scalar], Scalar], v: Scalar, final: str | None = None) -
     i = _LIBM["seen"]
     _LIBM["seen"] = i + 1
     return neighbour if (_LIBM["flips"] >> i) & 1 else r
-
-
-def _packet_candidates(fn: Callable[[Scalar], Scalar], v: Scalar, r: Scalar) -> list[Scalar]:
-    """Every value Eigen's packet ``fn`` may give for ``v``: the floats within TF_PACKET_ULPS
-    ulp of the exact value (the ulp of the correctly rounded one's binade). A special or exactly
-    representable value (exp(0) = 1, log(1) = log1p(0) = 0, infinities, NaN: the packet
-    functions return them exactly, as measured) alone."""
-    if not np.isfinite(r) or r == 0 or not np.isfinite(v):
-        return [r]
-    ulps = TF_PACKET_ULPS[fn.__name__][r.dtype.name]
-    with mp.workprec(320):
-        exact = getattr(mp, fn.__name__)(mp.mpf(float(v)))
-        if exact == mp.mpf(float(r)):
-            return [r]
-        return floats_near(r, exact, ulps, inclusive=False)
-
-
-def _packet_choice(candidates: list[Scalar]) -> Scalar:
-    """The candidate the current path (_tf_element_values) picks for this call."""
-    i = len(_PACKET["radix"])
-    _PACKET["radix"].append(len(candidates))
-    choices = _PACKET["choices"]
-    return candidates[choices[i] if i < len(choices) else 0]
-
-
-def _tf_element_values(per_element: Callable[[], Scalar], packets: bool) -> list[Scalar]:
-    """Every value ``per_element()`` may give: one where the element is computed by the scalar
-    kernels (``packets`` False), else one for every combination of the bounded values of its
-    packet exp/log/log1p (a depth-first walk over the choices each call offers)."""
-    if not packets or not _LIBM["strict"]:
-        return [per_element()]
-    saved = dict(_PACKET)
-    out: list[Scalar] = []
-    try:
-        choices: list[int] = []
-        for _ in range(MAX_PACKET_PATHS):
-            _PACKET.update(on=True, choices=choices, radix=[])
-            value = per_element()
-            if not any(same_bits(value, o) for o in out):
-                out.append(value)
-            radix = _PACKET["radix"]
-            path = choices + [0] * (len(radix) - len(choices))
-            while path and path[-1] + 1 >= radix[len(path) - 1]:
-                path.pop()
-            if not path:
-                return out
-            path[-1] += 1
-            choices = path
-        raise Undetermined("too many combinations of packet function values")
-    finally:
-        _PACKET.update(saved)
-
-
-def _single(values: list[Scalar]) -> Scalar:
-    """The one value all paths give, else Undetermined."""
-    if any(not same_bits(v, values[0]) for v in values[1:]):
-        raise Undetermined("Eigen's packet exp/log/log1p decide the output")
-    return values[0]
-
-
-# Off: bounding every packet function value costs 74 of the 740 explained classes of the deep
-# report (float64 keras log sums, single elements of larger tensors) where the correctly rounded
-# values do give TensorFlow's bits; reproducing Eigen's polynomials would settle them.
-TF_PACKET_BOUNDS = [False]
-
-
-def _packets(g: Gathered) -> bool:
-    """Whether the loss's elementwise kernels may run an element in a vector packet (a tensor
-    of at least one packet; where in it the element lies is not recorded)."""
-    return TF_PACKET_BOUNDS[0] and g.numel >= TF_LANES.get(g.single.x.dtype.name, 4)
 
 
 MAX_AMBIGUOUS = 4
@@ -787,37 +705,15 @@ def _tf_total(values: list[Scalar], divisor: int | None = None) -> Scalar:
     return tf_flush(_in(total, dtype))
 
 
-def _tf_total_bounds(sets: list[list[Scalar]], divisor: int | None = None) -> Scalar:
-    """_tf_total where each element may take any of its values: rounding is monotone, so the
-    smallest and the largest totals come from the smallest and the largest values; the output
-    where they agree, else Undetermined."""
-    if all(len(s) == 1 for s in sets):
-        return _tf_total([s[0] for s in sets], divisor)
-    if any(any(v != v for v in s) and any(v == v for v in s) for s in sets):
-        raise Undetermined("an element is NaN or not depending on packet function values")
-
-    def key(v: Scalar) -> tuple[float, bool]:
-        return (float(v), not np.signbit(v))
-
-    low = _tf_total([min(s, key=key) for s in sets], divisor)
-    high = _tf_total([max(s, key=key) for s in sets], divisor)
-    return _single([low, high])
-
-
 def tf_reduce(g: Gathered, per_element: Callable[[Element], Scalar]) -> Scalar:
     """tf.reduce_sum / tf.reduce_mean of the elements. A tensor of one element is copied (the
     reduction helper drops size-1 axes and "reduces nothing"): no addition to 0, no division."""
-    packets = _packets(g)
     if g.reduction == "none" or g.numel == 1:
-        f = _tf_element(g.single)
-        return _single(_tf_element_values(lambda: per_element(f), packets))
+        return per_element(_tf_element(g.single))
     if g.numel > TF_MAX_FULL_REDUCTION:
         raise Undetermined("a large reduction: Eigen's split of the sum is not modelled")
-    sets = []
-    for e in g.elements:
-        f = _tf_element(e)
-        sets.append(_tf_element_values(lambda f=f: per_element(f), packets))
-    return _tf_total_bounds(sets, g.numel if g.reduction == "mean" else None)
+    values = [per_element(_tf_element(e)) for e in g.elements]
+    return _tf_total(values, g.numel if g.reduction == "mean" else None)
 
 
 def tf_contributions(g: Gathered, per_element: Callable[[Element, Scalar], Scalar]) -> Scalar:
@@ -827,18 +723,16 @@ def tf_contributions(g: Gathered, per_element: Callable[[Element, Scalar], Scala
     on random arrays: 88 of 88 float32, 85 of 87 float64 columns; over the last axis Eigen's
     inner-most order instead: not told apart here, Gathered keeps no shape)."""
 
-    packets = _packets(g)
-
-    def one(e: Element) -> list[Scalar]:
+    def one(e: Element) -> Scalar:
         f = _tf_element(e)
-        return _tf_element_values(lambda: per_element(f, tf_upstream(g, f)), packets)
+        return per_element(f, tf_upstream(g, f))
 
-    sets = [one(e) for e in g.elements]
-    if len(sets) == 1:
-        return _single(sets[0])
-    if len(sets) < g.numel:  # a sum over the leading axes: in order (see above)
-        return _tf_sequential_total([_single(v) for v in sets])
-    return _tf_total_bounds(sets)
+    values = [one(e) for e in g.elements]
+    if len(values) == 1:
+        return values[0]
+    if len(values) < g.numel:  # a sum over the leading axes: in order (see above)
+        return _tf_sequential_total(values)
+    return _tf_total(values)
 
 
 def _sum(terms: list[Scalar]) -> Scalar:
