@@ -290,7 +290,7 @@ def chunk_stats(x: np.ndarray, expected: np.ndarray, got: Any, tol: float,
     inf_mismatch = ~nan_mismatch & (ulps > tol) & (np.isinf(e64) | np.isinf(g64))
     finite_ulps = np.where(nan_mismatch, -1.0, ulps)
     flat_x = np.ascontiguousarray(x).reshape(-1)
-    x_bits = flat_x.view(fmt.uint_dtype).astype(np.uint64)  # only read at a few indices
+    x_bits = flat_x.view(fmt.uint_dtype)
     stats: dict[str, Any] = {
         "count": n,
         "not_correctly_rounded": int(np.count_nonzero(ulps > 0)),
@@ -301,7 +301,7 @@ def chunk_stats(x: np.ndarray, expected: np.ndarray, got: Any, tol: float,
         "worst": None,
         "max_relative_error": None,
         "histogram": _histogram(ulps, nan_mismatch, n - differ.size),
-        "by_binade": _by_binade(binades, differ, ulps, nan_mismatch),
+        "by_binade": _by_binade(binades, x_bits[differ], ulps, nan_mismatch),
     }
     if differ.size:
         if nan_mismatch.any():
@@ -334,42 +334,44 @@ def _histogram(ulps: np.ndarray, nan_mismatch: np.ndarray, equal: int) -> list[i
 
 @dataclass(frozen=True)
 class Binades:
-    """The input binades of a chunk, in ascending order of their bit patterns: their names
-    ``"<sign>:<exponent field>"``, how many inputs each holds, and each input's binade number
-    (an index into ``names``)."""
+    """The input binades of a chunk, in ascending order of their keys (an input's bit pattern
+    shifted right by ``shift``: its sign and exponent field): their names
+    ``"<sign>:<exponent field>"`` and how many inputs each holds."""
 
+    keys: np.ndarray
     names: tuple[str, ...]
     counts: tuple[int, ...]
-    of_input: np.ndarray
+    shift: int
+
+    def index(self, bits: np.ndarray) -> np.ndarray:
+        """The binade number (an index into ``names``) of inputs with these bit patterns."""
+        return np.searchsorted(self.keys, bits >> bits.dtype.type(self.shift))
 
 
 def binades_of(x: np.ndarray) -> Binades:
-    """The binades of ``x`` (a sampled task's inputs all lie in one binade: one pass)."""
+    """The binades of ``x``. A task's inputs come in ascending bit patterns (or from one binade),
+    so the binades are runs, found in one pass without sorting; other inputs are sorted once."""
     fmt = format_of(x.dtype)
     raw = np.ascontiguousarray(x).reshape(-1).view(fmt.uint_dtype)
-    if raw.size == 0:
-        return Binades((), (), np.zeros(0, dtype=np.int64))
-    binade = raw >> raw.dtype.type(fmt.precision - 1)  # sign and exponent field
+    shift = fmt.precision - 1
+    binade = raw >> raw.dtype.type(shift)  # sign and exponent field
+    if binade.size and np.all(binade[1:] >= binade[:-1]):
+        starts = np.concatenate(([0], np.flatnonzero(binade[1:] != binade[:-1]) + 1))
+        keys, counts = binade[starts], np.diff(np.append(starts, binade.size))
+    else:
+        keys, counts = np.unique(binade, return_counts=True)
     sign_shift = fmt.width - fmt.precision
-
-    def name(key: int) -> str:
-        return f"{key >> sign_shift}:{key & ((1 << sign_shift) - 1)}"
-
-    if binade[0] == binade[-1] and np.all(binade == binade[0]):
-        return Binades((name(int(binade[0])),), (int(raw.size),),
-                       np.zeros(raw.size, dtype=np.int64))  # fmt: skip
-    keys, index, counts = np.unique(binade, return_inverse=True, return_counts=True)
-    return Binades(tuple(name(int(k)) for k in keys), tuple(int(c) for c in counts),
-                   index.reshape(-1))  # fmt: skip
+    names = tuple(f"{k >> sign_shift}:{k & ((1 << sign_shift) - 1)}" for k in keys.tolist())
+    return Binades(keys, names, tuple(int(c) for c in counts), shift)
 
 
-def _by_binade(binades: Binades, differ: np.ndarray, ulps: np.ndarray,
+def _by_binade(binades: Binades, differ_bits: np.ndarray, ulps: np.ndarray,
                nan_mismatch: np.ndarray) -> dict[str, list]:  # fmt: skip
     """Per input binade: [count, not correctly rounded, max ULP (NaN mismatches excluded),
-    NaN mismatches]; ``differ`` are the indices of the results that differ, with their
-    ``ulps`` and ``nan_mismatch``."""
+    NaN mismatches]; ``differ_bits`` are the input bit patterns of the results that differ,
+    with their ``ulps`` and ``nan_mismatch``."""
     m = len(binades.names)
-    which = binades.of_input[differ]
+    which = binades.index(differ_bits)
     wrong = np.bincount(which, weights=(ulps > 0), minlength=m)
     nans = np.bincount(which, weights=nan_mismatch, minlength=m)
     worst = np.zeros(m)
