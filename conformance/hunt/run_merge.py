@@ -5,14 +5,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from conformance.records import BackendRun, VerdictCount
+from conformance.backends.protocol import DTYPES, FUNCTIONS
+from conformance.records import BackendRun, ScanSeries, VerdictCount
 
 
 def merge_backend_runs(runs: list[BackendRun]) -> BackendRun:
     """The runs of one backend as one: cases, seconds, comparisons and verdict counts summed
     (the largest ULP kept), divergence classes merged by id (counts summed, the first minimal
     example kept, the worst example of largest ULP), coverage rows summed per cell, purposes and
-    untested cells listed. A run that did not complete gives the merged run its status."""
+    untested cells listed as ``audit`` lists them (purposes by function, then dtype, a cell's in
+    the runs' order; untested cells sorted), each error scan once (every part of a profile with
+    the scan runs the same scan of its cells). A run that did not complete gives the merged run
+    its status."""
     if not runs:
         raise ValueError("no runs to merge")
     first = runs[0]
@@ -51,6 +55,24 @@ def merge_backend_runs(runs: list[BackendRun]) -> BackendRun:
                 known.max_ulp, known.worst = cls.max_ulp, cls.worst
     merged.counts = [VerdictCount(*k, count=v[0], max_ulp=v[1]) for k, v in sorted(counts.items())]
     merged.divergences = [classes[k] for k in sorted(classes)]
-    merged.untested = sorted(merged.untested, key=lambda row: row[:-1])  # as audit lists them
+    merged.untested = sorted(merged.untested, key=lambda row: row[:-1])
+    merged.purposes.sort(key=lambda p: (_rank(FUNCTIONS, p.function), _rank(DTYPES, p.dtype)))
+    merged.scans = _once_each(merged.scans)
     merged.coverage = [[*cell, *n] for cell, n in sorted(coverage.items(), key=lambda kv: kv[0])]
     return merged
+
+
+def _rank(order: tuple[str, ...], name: str) -> int:
+    return order.index(name) if name in order else len(order)
+
+
+def _once_each(scans: list[ScanSeries]) -> list[ScanSeries]:
+    """The first series of each (function, dtype, quantity)."""
+    seen: set[tuple[str, str, str]] = set()
+    out = []
+    for series in scans:
+        key = (series.function, series.dtype, series.quantity)
+        if key not in seen:
+            seen.add(key)
+            out.append(series)
+    return out

@@ -6,9 +6,9 @@ The shards must be of one tool version, profile and seed, and hunt disjoint (fun
 purpose) cells; each backend's runs are merged as the pytest plugin merges its items'
 (conformance.hunt.run_merge.merge_backend_runs): cases, comparisons and verdict counts summed,
 classes merged by id. Classes are per (function, dtype), so shards split by function or dtype
-give the classes, counts and examples of the whole audit; the purposes are listed by function and
-dtype as the audit visits them and each error scan once, so shards split by function or dtype
-merge into the whole audit's report byte for byte. Shards split by purpose, given in the
+give the classes, counts and examples of the whole audit; merge_backend_runs lists the purposes
+by function and dtype as the audit visits them and each error scan once, so shards split by
+function or dtype merge into the whole audit's report byte for byte. Shards split by purpose, given in the
 audit's purpose order, give the same counts, classes and purpose list (a class found by two
 purposes of one cell keeps the example of the shard given first). (With the deep profile's ``spread``, a backend
 that declines some dtypes gets the spread of the dtypes each shard requested: shard it by
@@ -17,9 +17,8 @@ function, not by dtype.)
 
 from __future__ import annotations
 
-from conformance.backends.protocol import DTYPES, FUNCTIONS
 from conformance.hunt.run_merge import merge_backend_runs
-from conformance.records import AuditReport, BackendRun
+from conformance.records import AuditReport
 
 
 class MergeError(ValueError):
@@ -58,25 +57,5 @@ def merge_reports(reports: list[tuple[str, AuditReport]]) -> AuditReport:
         profile=first.profile,
         seed=first.seed,
         created=max(r.created for _, r in reports),
-        runs=[_in_audit_order(merge_backend_runs(runs)) for runs in by_backend.values()],
+        runs=[merge_backend_runs(runs) for runs in by_backend.values()],
     )
-
-
-def _rank(order: tuple[str, ...], name: str) -> int:
-    return order.index(name) if name in order else len(order)
-
-
-def _in_audit_order(run: BackendRun) -> BackendRun:
-    """The merged run's purposes in the order ``audit`` visits them: by function, then dtype,
-    and within a cell in the shards' order (a stable sort); its error scans once per (function, dtype, quantity): every
-    shard of a profile with the scan runs the same scan of its functions and dtypes."""
-    run.purposes.sort(key=lambda p: (_rank(FUNCTIONS, p.function), _rank(DTYPES, p.dtype)))
-    seen: set[tuple[str, str, str]] = set()
-    scans = []
-    for series in run.scans:
-        key = (series.function, series.dtype, series.quantity)
-        if key not in seen:
-            seen.add(key)
-            scans.append(series)
-    run.scans = scans
-    return run
